@@ -34,6 +34,7 @@ class SourceSpec:
     kind: str = "observations"  # "observations" (the long layout) or "reference"
     layouts: tuple[str, ...] = ()
     quirks: str = ""
+    period_from_name: bool = True  # False where file names do not state the data's period reliably
 
     @property
     def raw_table(self) -> str:
@@ -138,6 +139,7 @@ SOURCES: tuple[SourceSpec, ...] = (
         expected_lag_days=45,
         parser="pipelines.parsers.fft:parse",
         layouts=("inpatient", "ae", "maternity", "outpatient", "ambulance", "mental_health", "community"),
+        period_from_name=False,
         quirks="Period only in the title cell Notes!A2; two-row headers; aggregate rows before the "
         "data; '*' suppressed (1-4 responses), '-' not calculable, 'NA' not available; the question "
         "changed on 1 April 2020, so the series are never joined across it.",

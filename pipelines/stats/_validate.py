@@ -118,7 +118,8 @@ def float_array(func: str, name: str, values: Any, *, allow_missing: bool = True
         raw = list(values)
     else:
         raw = [values]
-    out = np.empty(len(raw) if isinstance(raw, list) else 0, dtype=float)
+    raw = list(raw)
+    out = np.empty(len(raw), dtype=float)
     for i, item in enumerate(raw):
         if item is None:
             out[i] = np.nan

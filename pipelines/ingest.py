@@ -1,0 +1,222 @@
+"""Ingest one source: discover -> download -> land -> parse -> validate -> load (or quarantine).
+
+These are the steps the ingest DAGs call, one task each, and the steps the CLI's backfill and
+validate commands call without Airflow. Write-audit-publish: nothing reaches ``raw`` before its
+expectation suite passed; a file that fails to parse or validate is quarantined with its raw
+bytes, the findings and the Data Docs, and :class:`ExtractRejected` is raised so the run fails
+with a message naming the file, the check and example rows.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from pipelines.config import Settings
+from pipelines.fetch import ReleaseLink, discover, download
+from pipelines.landing import LandedFile, land
+from pipelines.ledger import Ledger
+from pipelines.parsers.errors import ParseError
+from pipelines.quarantine import quarantine
+from pipelines.sources.catalogue import SourceSpec, get_source
+
+log = logging.getLogger(__name__)
+
+
+class ExtractRejected(RuntimeError):
+    """An extract failed parsing or validation and was quarantined; the message is for the analyst."""
+
+
+@dataclass(frozen=True)
+class Outcome:
+    source_id: str
+    file_name: str
+    status: str  # loaded | unchanged | already_loaded
+    sha256: str | None = None
+    rows: int = 0
+    warnings: tuple[str, ...] = ()
+
+    def as_dict(self) -> dict[str, Any]:
+        return {**self.__dict__, "warnings": list(self.warnings)}
+
+
+def plan(
+    source_id: str,
+    settings: Settings,
+    since: str | None = None,
+    until: str | None = None,
+    pinned: list[str] | None = None,
+) -> list[dict[str, str | None]]:
+    """The publisher's files for a source, optionally limited to periods ``since``..``until``."""
+    spec = get_source(source_id)
+    links = discover(spec, settings.publisher, pinned=pinned)
+    Ledger(settings.paths.state).record_check(source_id, len(links))
+    chosen = [
+        link
+        for link in links
+        if link.period_hint is None
+        or ((since is None or link.period_hint >= since[: len(link.period_hint)])
+            and (until is None or link.period_hint <= until[: len(link.period_hint)]))
+    ]
+    log.info("%s: %d files on the publisher's page, %d in range", spec.title, len(links), len(chosen))
+    return [link.as_dict() for link in chosen]
+
+
+def fetch_and_land(source_id: str, link: dict[str, str | None], settings: Settings) -> dict[str, Any] | None:
+    """Download one file (conditionally, if already seen) and land it; None when unchanged."""
+    ledger = Ledger(settings.paths.state)
+    release = ReleaseLink(url=str(link["url"]), file_name=str(link["file_name"]), period_hint=link.get("period_hint"))
+    seen = ledger.latest_for_url(source_id, release.url)
+    got = download(release, settings.publisher, if_modified_since=seen.get("last_modified") if seen else None)
+    if got is None:
+        log.info("%s: unchanged since %s, not downloaded again", release.file_name, seen["last_modified"] if seen else "")
+        return None
+    landed = land(settings.paths.landing, source_id, release.file_name, got.content, release.url)
+    known = ledger.extract(source_id, landed.sha256)
+    if known is None:
+        ledger.record_extract(
+            source_id, landed.sha256, url=release.url, file_name=release.file_name, landed_path=str(landed.path),
+            status="landed", last_modified=got.last_modified,
+        )
+    else:
+        ledger.record_extract(source_id, landed.sha256, last_modified=got.last_modified)
+    return {**landed.as_dict(), "period_hint": release.period_hint}
+
+
+def validation_parameters(
+    spec: SourceSpec, layout: str, period_hint: str | None, ledger: Ledger, settings: Settings, vintage: str
+) -> dict[str, Any]:
+    """Run-time parameters of the suite: release period, previous volumes (+/- tolerance), ODS codes."""
+    parameters: dict[str, Any] = {}
+    if period_hint and spec.period_from_name:
+        parameters["release_period_start"] = pd.Timestamp(
+            f"{period_hint}-01" if len(period_hint) == 7 else f"{period_hint}-01-01"
+        )
+    previous = ledger.previous_loaded(spec.id, layout, before_vintage=vintage)
+    tolerance = settings.validation.row_count_tolerance
+    if previous and previous.get("row_count"):
+        parameters["min_rows"] = int(previous["row_count"] * (1 - tolerance))
+        parameters["max_rows"] = int(previous["row_count"] * (1 + tolerance)) + 1
+        parameters["min_orgs"] = int(previous["org_count"] * (1 - tolerance))
+        parameters["max_orgs"] = int(previous["org_count"] * (1 + tolerance)) + 1
+    known = reference_codes(settings)
+    if known is not None and spec.kind == "observations":
+        parameters["known_org_codes"] = known
+    return parameters
+
+
+def reference_codes(settings: Settings) -> list[str] | None:
+    path = settings.paths.state / "ods_known_codes.json"
+    return json.loads(path.read_text(encoding="utf-8")) if path.exists() else None
+
+
+def successor_map(settings: Settings) -> dict[str, str]:
+    path = settings.paths.state / "ods_successors.json"
+    return json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+
+
+def validate_and_load(
+    source_id: str, landed_info: dict[str, Any], settings: Settings, *, released_by: str | None = None
+) -> Outcome:
+    """Parse, validate and load one landed file; quarantine and raise ExtractRejected when it fails.
+
+    ``released_by`` loads a quarantined extract an analyst has released: its findings are kept
+    as warnings (they appear in the release manifest) instead of blocking it.
+    """
+    from pipelines.validation.suites import validate
+    from pipelines.warehouse.connection import connect
+    from pipelines.warehouse.loader import load_extract
+
+    spec = get_source(source_id)
+    landed = LandedFile.from_dict({k: v for k, v in landed_info.items() if k != "period_hint"})
+    ledger = Ledger(settings.paths.state)
+    known = ledger.extract(source_id, landed.sha256)
+    if known and known["status"] in {"loaded", "released"} and released_by is None:
+        log.info("%s: this exact file (sha256 %s) is already loaded; nothing to do", landed.file_name, landed.sha256[:12])
+        return Outcome(source_id, landed.file_name, "already_loaded", landed.sha256)
+    docs_dir = settings.paths.state / "data_docs" / source_id / landed.sha256
+    try:
+        parsed = spec.load_parser()(landed.path)
+    except ParseError as error:
+        quarantine(settings, ledger, landed, reason=str(error), findings=[], docs_dir=None)
+        raise ExtractRejected(
+            f"{landed.file_name} could not be read and was quarantined: {error}. "
+            f"The raw file is kept at {settings.paths.quarantine / source_id / landed.sha256}."
+        ) from error
+    parameters = validation_parameters(spec, parsed.layout, landed_info.get("period_hint"), ledger, settings, parsed.vintage)
+    report = validate(
+        parsed.table, source_id=source_id, layout=parsed.layout, file_name=landed.file_name,
+        parameters=parameters, docs_dir=docs_dir, successors=successor_map(settings),
+    )
+    findings = [f.as_dict() for f in report.findings]
+    if not report.passed and released_by is None:
+        quarantine(settings, ledger, landed, reason=report.summary(), findings=findings, docs_dir=docs_dir,
+                   layout=parsed.layout, vintage=parsed.vintage)
+        raise ExtractRejected(
+            f"{report.summary()}\nThe file was quarantined (nothing was loaded; the last good data stays "
+            f"published). Raw bytes, findings and the Data Docs report: "
+            f"{settings.paths.quarantine / source_id / landed.sha256}"
+        )
+    with connect(settings) as warehouse:
+        rows = load_extract(
+            warehouse, source_id, parsed.table, sha256=landed.sha256, vintage=parsed.vintage,
+            layout=parsed.layout, file_name=landed.file_name,
+        )
+    if spec.kind == "reference":
+        _remember_reference(spec, parsed.table, settings)
+    if released_by is not None:
+        for finding in findings:
+            finding["severity"] = "warning"
+            finding["message"] += f" (released from quarantine by {released_by})"
+    org_count = int(parsed.table["org_code"].nunique()) if "org_code" in parsed.table else int(len(parsed.table))
+    ledger.record_extract(
+        source_id, landed.sha256, layout=parsed.layout, vintage=parsed.vintage, periods=parsed.periods,
+        row_count=rows, org_count=org_count, status="released" if released_by else "loaded", findings=findings,
+    )
+    warnings = tuple(f["message"] for f in findings if f["severity"] == "warning")
+    log.info("%s: loaded %d rows (vintage %s, layout %s)%s", landed.file_name, rows, parsed.vintage, parsed.layout,
+             f"; {len(warnings)} warnings" if warnings else "")
+    return Outcome(source_id, landed.file_name, "loaded", landed.sha256, rows, warnings)
+
+
+def _remember_reference(spec: SourceSpec, table: pd.DataFrame, settings: Settings) -> None:
+    """Keep the ODS codes and resolved successors where validation of other sources can read them."""
+    state: Path = settings.paths.state
+    if spec.id == "ods_trusts":
+        codes = sorted(set(table["org_code"].astype(str)) | set(json.loads(
+            (state / "ods_known_codes.json").read_text(encoding="utf-8")) if (state / "ods_known_codes.json").exists() else []))
+        (state / "ods_known_codes.json").write_text(json.dumps(codes), encoding="utf-8")
+    elif spec.id == "ods_successors":
+        from pipelines.parsers.ods import resolve_successors
+
+        pairs = list(zip(table["old_code"].astype(str), table["new_code"].astype(str), strict=True))
+        (state / "ods_successors.json").write_text(json.dumps(resolve_successors(pairs)), encoding="utf-8")
+
+
+def ingest_source(
+    source_id: str,
+    settings: Settings,
+    since: str | None = None,
+    until: str | None = None,
+    progress=print,
+) -> list[Outcome | ExtractRejected]:
+    """Everything for one source without Airflow (CLI backfill): returns outcomes and rejections."""
+    results: list[Outcome | ExtractRejected] = []
+    links = plan(source_id, settings, since, until)
+    for number, link in enumerate(links, start=1):
+        progress(f"[{number}/{len(links)}] {source_id}: {link['file_name']}")
+        landed = fetch_and_land(source_id, link, settings)
+        if landed is None:
+            results.append(Outcome(source_id, str(link["file_name"]), "unchanged"))
+            continue
+        try:
+            results.append(validate_and_load(source_id, landed, settings))
+        except ExtractRejected as rejected:
+            progress(str(rejected))
+            results.append(rejected)
+    return results

@@ -1,0 +1,313 @@
+"""Run a source's Great Expectations suite over a parsed extract and explain the outcome.
+
+The suites are reviewable JSON files under ``expectations/<source>/<layout>.json``. Each
+expectation's ``meta`` says its ``category`` (what an analyst would call the check), its
+``severity`` (``error`` stops the extract; ``warning`` lets it through and is listed in the release
+manifest) and which run-time parameters it ``requires`` (previous release's volumes, the release
+period, ODS codes). An expectation whose parameters are not known yet (the first release of a
+source, ODS not loaded) is skipped and the skip is reported, never silently passed.
+
+GX is imported inside :func:`validate` only: it takes seconds to import and must stay off the
+Airflow DAG-parse path.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from pipelines.config import PROJECT_ROOT
+
+EXPECTATIONS_DIR = PROJECT_ROOT / "expectations"
+_EXAMPLES = 5
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One failed expectation, in words an analyst can act on."""
+
+    expectation: str
+    category: str
+    severity: str
+    column: str | None
+    message: str
+    examples: list[dict[str, Any]] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "expectation": self.expectation,
+            "category": self.category,
+            "severity": self.severity,
+            "column": self.column,
+            "message": self.message,
+            "examples": self.examples,
+        }
+
+
+@dataclass
+class ValidationReport:
+    """The outcome of one extract's validation."""
+
+    source_id: str
+    layout: str
+    file_name: str
+    findings: list[Finding]
+    skipped: list[str]
+    evaluated: int
+    docs_index: str | None = None
+    raw_result: dict[str, Any] | None = None
+
+    @property
+    def errors(self) -> list[Finding]:
+        return [f for f in self.findings if f.severity == "error"]
+
+    @property
+    def warnings(self) -> list[Finding]:
+        return [f for f in self.findings if f.severity == "warning"]
+
+    @property
+    def passed(self) -> bool:
+        return not self.errors
+
+    def summary(self) -> str:
+        """A short text for logs, notifications and the CLI: file, expectation, offending rows."""
+        state = "passed" if self.passed else "FAILED"
+        lines = [
+            f"{self.file_name} ({self.source_id}, layout {self.layout}): validation {state} - "
+            f"{self.evaluated} checks, {len(self.errors)} errors, {len(self.warnings)} warnings"
+        ]
+        for finding in self.errors + self.warnings:
+            lines.append(f"  [{finding.severity}] {finding.category}: {finding.message}")
+            for example in finding.examples[:_EXAMPLES]:
+                lines.append("      e.g. " + ", ".join(f"{k}={v}" for k, v in example.items()))
+        if self.skipped:
+            lines.append("  not checked (no baseline yet): " + "; ".join(self.skipped))
+        return "\n".join(lines)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "source_id": self.source_id,
+            "layout": self.layout,
+            "file_name": self.file_name,
+            "passed": self.passed,
+            "evaluated": self.evaluated,
+            "findings": [f.as_dict() for f in self.findings],
+            "skipped": self.skipped,
+            "docs_index": self.docs_index,
+        }
+
+
+def suite_path(source_id: str, layout: str) -> Path:
+    return EXPECTATIONS_DIR / source_id / f"{layout}.json"
+
+
+def load_suite(source_id: str, layout: str) -> dict[str, Any]:
+    path = suite_path(source_id, layout)
+    if not path.is_file():
+        raise FileNotFoundError(f"no expectation suite for {source_id} layout {layout}: expected {path}")
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def prepare_frame(table: pd.DataFrame, successors: dict[str, str] | None = None) -> pd.DataFrame:
+    """Add the derived columns the suites check (rate consistency, suppression, resolved codes)."""
+    frame = table.copy()
+    if {"value", "numerator", "denominator", "unit"}.issubset(frame.columns):
+        scale = frame["unit"].map({"percent": 100.0, "fraction": 1.0})
+        has_all = frame["numerator"].notna() & frame["denominator"].notna() & frame["value"].notna()
+        usable = has_all & scale.notna() & (frame["denominator"] > 0)
+        derived = frame["numerator"].astype("float64") / frame["denominator"].astype("float64") * scale.astype("float64")
+        # Percentages are published to 2 dp and fractions to more: allow rounding at the published precision.
+        tolerance_scale = frame["unit"].map({"percent": 1.0, "fraction": 100.0}).astype("float64")
+        discrepancy = (frame["value"].astype("float64") - derived).abs() * tolerance_scale
+        frame["rate_discrepancy"] = discrepancy.where(usable.fillna(False).astype(bool))
+    else:
+        frame["rate_discrepancy"] = pd.Series([float("nan")] * len(frame), index=frame.index)
+    if {"suppressed", "value"}.issubset(frame.columns):
+        frame["suppressed_with_value"] = (frame["suppressed"].fillna(False) & frame["value"].notna()).astype(bool)
+    if "org_code" in frame.columns:
+        mapping = successors or {}
+        frame["resolved_org_code"] = frame["org_code"].map(lambda code: mapping.get(code, code))
+    return frame
+
+
+def validate(
+    table: pd.DataFrame,
+    *,
+    source_id: str,
+    layout: str,
+    file_name: str,
+    parameters: dict[str, Any],
+    docs_dir: Path | None = None,
+    successors: dict[str, str] | None = None,
+) -> ValidationReport:
+    """Validate one parsed extract; with ``docs_dir`` also write GX Data Docs (HTML) there."""
+    suite_doc = load_suite(source_id, layout)
+    active, skipped = [], []
+    for expectation in suite_doc["expectations"]:
+        missing = [p for p in expectation["meta"].get("requires", []) if parameters.get(p) is None]
+        if missing:
+            skipped.append(f"{expectation['meta']['category']} ({expectation['type']}: needs {', '.join(missing)})")
+        else:
+            active.append(expectation)
+    frame = prepare_frame(table, successors).reset_index(drop=True)
+    result = _run_gx(frame, suite_doc["name"], active, parameters, docs_dir)
+    findings = [
+        _finding(res, frame, file_name)
+        for res in result["results"]
+        if not res["success"]
+    ]
+    docs_index = str(docs_dir / "index.html") if docs_dir and (docs_dir / "index.html").exists() else None
+    return ValidationReport(
+        source_id=source_id,
+        layout=layout,
+        file_name=file_name,
+        findings=findings,
+        skipped=skipped,
+        evaluated=len(active),
+        docs_index=docs_index,
+        raw_result=result,
+    )
+
+
+def _quiet_gx() -> None:
+    os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+    for name in ("great_expectations", "great_expectations.core", "great_expectations.data_context"):
+        logging.getLogger(name).setLevel(logging.ERROR)
+
+
+def _run_gx(
+    frame: pd.DataFrame,
+    suite_name: str,
+    expectations: list[dict[str, Any]],
+    parameters: dict[str, Any],
+    docs_dir: Path | None,
+) -> dict[str, Any]:
+    _quiet_gx()
+    import great_expectations as gx
+    from great_expectations.core.expectation_suite import ExpectationSuite
+    from great_expectations.data_context.types.base import ProgressBarsConfig
+
+    context = gx.get_context(mode="ephemeral")
+    context.variables.progress_bars = ProgressBarsConfig(globally=False)
+    source = context.data_sources.add_pandas("extract")
+    batch = source.add_dataframe_asset("table").add_batch_definition_whole_dataframe("whole")
+    suite = context.suites.add(ExpectationSuite(name=suite_name, expectations=expectations))
+    definition = context.validation_definitions.add(gx.ValidationDefinition(name=suite_name, data=batch, suite=suite))
+    actions = []
+    if docs_dir is not None:
+        docs_dir.mkdir(parents=True, exist_ok=True)
+        context.add_data_docs_site(
+            site_name="extract",
+            site_config={
+                "class_name": "SiteBuilder",
+                "store_backend": {"class_name": "TupleFilesystemStoreBackend", "base_directory": str(docs_dir)},
+                "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
+            },
+        )
+        actions.append(gx.checkpoint.UpdateDataDocsAction(name="data_docs", site_names=["extract"]))
+    checkpoint = context.checkpoints.add(
+        gx.Checkpoint(
+            name=suite_name,
+            validation_definitions=[definition],
+            actions=actions,
+            result_format={"result_format": "COMPLETE", "partial_unexpected_count": _EXAMPLES},
+        )
+    )
+    run = checkpoint.run(
+        batch_parameters={"dataframe": frame},
+        expectation_parameters={k: v for k, v in parameters.items() if v is not None},
+    )
+    validation = next(iter(run.run_results.values()))
+    document = validation.to_json_dict()
+    # Keep the configs as the suite file wrote them (meta included) for the findings.
+    for res, original in zip(document["results"], validation.results, strict=True):
+        res["meta"] = dict(original.expectation_config.meta or {})
+        res["unexpected_index_list"] = original.result.get("unexpected_index_list") or []
+        res["exception"] = (original.exception_info or {}).get("exception_message")
+    return document
+
+
+def _finding(res: dict[str, Any], frame: pd.DataFrame, file_name: str) -> Finding:
+    config = res["expectation_config"]
+    kwargs = config.get("kwargs", {})
+    meta = res.get("meta") or config.get("meta") or {}
+    column = kwargs.get("column") or (",".join(kwargs["column_list"]) if "column_list" in kwargs else None)
+    result = res.get("result") or {}
+    examples = []
+    for index in list(res.get("unexpected_index_list") or [])[:_EXAMPLES]:
+        if isinstance(index, dict):  # compound-column expectations give the row values
+            index = index.get("index", next(iter(index.values())))
+        row = frame.iloc[int(index)]
+        example = {"row": _row_number(row)}
+        if "org_code" in frame.columns:
+            example["org_code"] = row["org_code"]
+        for name in kwargs.get("column_list", [column] if column in frame.columns else []):
+            if name != "org_code":
+                example[name] = _plain(row[name])
+        examples.append(example)
+    text = _describe(config["type"], kwargs, result, res.get("exception"))
+    where = f" in column {column!r}" if column else ""
+    return Finding(
+        expectation=config["type"],
+        category=meta.get("category", "other"),
+        severity=meta.get("severity", "error"),
+        column=column,
+        message=f"{file_name}: {text}{where}",
+        examples=examples,
+    )
+
+
+def _row_number(row: pd.Series) -> Any:
+    return _plain(row["source_row"]) if "source_row" in row.index else None
+
+
+def _plain(value: Any) -> Any:
+    if value is None or (isinstance(value, float) and value != value) or value is pd.NA:
+        return None
+    if isinstance(value, pd.Timestamp):
+        return value.date().isoformat()
+    if isinstance(value, str) and value.endswith("T00:00:00"):
+        return value[: -len("T00:00:00")]
+    return value.item() if hasattr(value, "item") else value
+
+
+def _describe(kind: str, kwargs: dict[str, Any], result: dict[str, Any], exception: str | None) -> str:
+    """One sentence per expectation type, saying what was expected and what was found."""
+    if exception:
+        return f"check {kind} could not run ({exception.splitlines()[0][:200]})"
+    count = result.get("unexpected_count")
+    observed = result.get("observed_value")
+    low, high = kwargs.get("min_value"), kwargs.get("max_value")
+    bounds = f"between {_plain(low)} and {_plain(high)}" if low is not None and high is not None else (
+        f"at least {_plain(low)}" if low is not None else f"at most {_plain(high)}"
+    )
+    if kind == "expect_column_to_exist":
+        return f"required column {kwargs['column']!r} is missing"
+    if kind == "expect_table_row_count_to_be_between":
+        return f"{observed} rows, expected {bounds} (previous release of this source +/- tolerance)"
+    if kind == "expect_column_unique_value_count_to_be_between":
+        return f"{observed} organisations, expected {bounds} (previous release of this source +/- tolerance)"
+    if kind in {"expect_column_max_to_be_between", "expect_column_min_to_be_between"}:
+        which = "newest" if "max" in kind else "oldest"
+        return f"the {which} period is {_plain(observed)}, but this release is for {_plain(low)}"
+    if kind == "expect_compound_columns_to_be_unique":
+        return f"{count} rows repeat the same organisation, period, measure and breakdown"
+    if kind == "expect_column_values_to_match_regex":
+        return f"{count} values are not ODS organisation codes"
+    if kind == "expect_column_values_to_not_be_null":
+        return f"{count} rows have no value where one is required"
+    if kind == "expect_column_values_to_be_in_set":
+        return f"{count} values outside the allowed set"
+    if kind == "expect_column_values_to_be_between":
+        condition = kwargs.get("row_condition")
+        scope = f" (rows where {condition})" if condition else ""
+        return f"{count} values not {bounds}{scope}"
+    if kind.startswith("expect_column_values_to_be_of_type") or kind.endswith("type_list"):
+        return f"{count} values of the wrong type"
+    return f"{kind} failed ({count if count is not None else observed})"

@@ -1,0 +1,1 @@
+"""The warehouse: DuckDB (embedded default) or PostgreSQL (shared), behind one small interface."""

@@ -1,0 +1,121 @@
+"""Open the configured warehouse, DuckDB or PostgreSQL, with the same few operations on both.
+
+The rest of the pipeline speaks to :class:`Warehouse` only, so a query or a load written once
+runs on the embedded default and on the shared warehouse alike.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+import pandas as pd
+
+from pipelines.config import Settings
+
+
+class Warehouse:
+    """A connection with ``execute``, ``query`` (to a DataFrame) and bulk ``insert``."""
+
+    def __init__(self, settings: Settings, read_only: bool = False) -> None:
+        self.target = settings.warehouse.target
+        self._depth = 0  # open transaction() blocks (PostgreSQL commits eagerly outside them)
+        if self.target == "duckdb":
+            import duckdb
+
+            path = settings.warehouse.duckdb_path
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self._con = duckdb.connect(str(path), read_only=read_only and path.exists())
+        else:
+            import psycopg2
+
+            self._con = psycopg2.connect(settings.warehouse.postgres_dsn())
+            self._con.autocommit = False
+
+    def close(self) -> None:
+        self._con.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[Warehouse]:
+        """All-or-nothing: commit when the block succeeds, roll back when it raises."""
+        if self.target == "duckdb":
+            self._con.execute("begin transaction")
+            try:
+                yield self
+            except BaseException:
+                self._con.execute("rollback")
+                raise
+            self._con.execute("commit")
+        else:
+            self._depth += 1
+            try:
+                yield self
+            except BaseException:
+                self._con.rollback()
+                raise
+            finally:
+                self._depth -= 1
+            self._con.commit()
+
+    def execute(self, sql: str, params: Sequence[Any] | None = None) -> None:
+        if self.target == "duckdb":
+            self._con.execute(sql, params or [])
+        else:
+            with self._con.cursor() as cursor:
+                cursor.execute(sql.replace("?", "%s") if params else sql, params)
+            if not self._in_block():
+                self._con.commit()
+
+    def query(self, sql: str, params: Sequence[Any] | None = None) -> pd.DataFrame:
+        if self.target == "duckdb":
+            return self._con.execute(sql, params or []).df()
+        with self._con.cursor() as cursor:
+            cursor.execute(sql.replace("?", "%s") if params else sql, params)
+            columns = [c.name for c in cursor.description]
+            rows = cursor.fetchall()
+        if not self._in_block():
+            self._con.commit()
+        return pd.DataFrame.from_records(rows, columns=columns)
+
+    def table_exists(self, schema: str, table: str) -> bool:
+        found = self.query(
+            "select count(*) as n from information_schema.tables where table_schema = ? and table_name = ?",
+            [schema, table],
+        )
+        return int(found["n"].iloc[0]) > 0
+
+    def insert(self, schema: str, table: str, frame: pd.DataFrame) -> None:
+        """Append a DataFrame whose columns already exist in the table (matched by name)."""
+        if frame.empty:
+            return
+        if self.target == "duckdb":
+            self._con.register("_incoming", frame)
+            try:
+                self._con.execute(f'insert into "{schema}"."{table}" by name select * from _incoming')
+            finally:
+                self._con.unregister("_incoming")
+            return
+        buffer = io.StringIO()
+        frame.to_csv(buffer, index=False, header=False, na_rep="\\N")
+        buffer.seek(0)
+        columns = ", ".join(f'"{c}"' for c in frame.columns)
+        with self._con.cursor() as cursor:
+            cursor.copy_expert(
+                f'copy "{schema}"."{table}" ({columns}) from stdin with (format csv, null \'\\N\')', buffer
+            )
+        if not self._in_block():
+            self._con.commit()
+
+    def _in_block(self) -> bool:
+        return self._depth > 0
+
+
+@contextmanager
+def connect(settings: Settings, read_only: bool = False) -> Iterator[Warehouse]:
+    warehouse = Warehouse(settings, read_only=read_only)
+    try:
+        yield warehouse
+    finally:
+        warehouse.close()

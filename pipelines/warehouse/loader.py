@@ -1,0 +1,103 @@
+"""Load a validated extract into the warehouse's ``raw`` schema, idempotently.
+
+Each source has one raw table holding every extract ever loaded, tagged with its lineage
+(content hash, vintage, layout, file name, load time). Loading replaces the rows of the same
+extract hash inside one transaction, so loading the same file twice changes nothing and a
+failure half-way leaves the table as it was. Restated periods from newer vintages sit beside the
+older ones; staging picks the latest vintage.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pandas as pd
+
+from pipelines.warehouse.connection import Warehouse
+
+RAW_SCHEMA = "raw"
+LINEAGE_COLUMNS = {
+    "extract_sha256": "text",
+    "vintage": "text",
+    "layout": "text",
+    "file_name": "text",
+    "loaded_at": "timestamp",
+}
+
+
+def _sql_type(dtype: object) -> str:
+    name = str(dtype)
+    if name.startswith("datetime"):
+        return "date"
+    if name in {"Float64", "float64"}:
+        return "double precision"
+    if name in {"Int64", "int64", "int32"}:
+        return "bigint"
+    if name in {"boolean", "bool"}:
+        return "boolean"
+    return "text"
+
+
+def prepare(table: pd.DataFrame, *, sha256: str, vintage: str, layout: str, file_name: str) -> pd.DataFrame:
+    """The rows as stored: dates as dates, plus the lineage columns."""
+    frame = table.copy()
+    for column in frame.columns:
+        if str(frame[column].dtype).startswith("datetime"):
+            frame[column] = frame[column].dt.date
+    frame["extract_sha256"] = sha256
+    frame["vintage"] = vintage
+    frame["layout"] = layout
+    frame["file_name"] = file_name
+    frame["loaded_at"] = pd.Timestamp(datetime.now(UTC).replace(tzinfo=None))
+    return frame
+
+
+def load_extract(
+    warehouse: Warehouse,
+    source_id: str,
+    table: pd.DataFrame,
+    *,
+    sha256: str,
+    vintage: str,
+    layout: str,
+    file_name: str,
+) -> int:
+    """Replace this extract's rows in ``raw.<source_id>``; returns the number of rows loaded."""
+    frame = prepare(table, sha256=sha256, vintage=vintage, layout=layout, file_name=file_name)
+    types = {column: _sql_type(table[column].dtype) for column in table.columns} | LINEAGE_COLUMNS
+    with warehouse.transaction():
+        warehouse.execute(f"create schema if not exists {RAW_SCHEMA}")
+        columns = ", ".join(f'"{name}" {kind}' for name, kind in types.items())
+        warehouse.execute(f'create table if not exists {RAW_SCHEMA}."{source_id}" ({columns})')
+        for name, kind in types.items():
+            warehouse.execute(f'alter table {RAW_SCHEMA}."{source_id}" add column if not exists "{name}" {kind}')
+        warehouse.execute(f'delete from {RAW_SCHEMA}."{source_id}" where extract_sha256 = ?', [sha256])
+        warehouse.insert(RAW_SCHEMA, source_id, frame)
+    return len(frame)
+
+
+# Columns of the reference (ODS) raw tables; observation sources use OBSERVATION_COLUMNS.
+REFERENCE_COLUMNS: dict[str, dict[str, str]] = {
+    "ods_trusts": {
+        "org_code": "text", "org_name": "text", "region_code": "text", "icb_code": "text", "postcode": "text",
+        "open_date": "date", "close_date": "date", "source_row": "bigint",
+    },
+    "ods_successors": {
+        "old_code": "text", "new_code": "text", "reason": "text", "effective_date": "date", "indicator": "text",
+        "source_row": "bigint",
+    },
+}
+
+
+def ensure_raw_tables(warehouse: Warehouse) -> None:
+    """Create every source's raw table (empty) so dbt can build before a source's first extract."""
+    from pipelines.parsers.common import OBSERVATION_COLUMNS
+    from pipelines.sources.catalogue import SOURCES
+
+    observation_types = {name: _sql_type(dtype) for name, dtype in OBSERVATION_COLUMNS.items()}
+    with warehouse.transaction():
+        warehouse.execute(f"create schema if not exists {RAW_SCHEMA}")
+        for spec in SOURCES:
+            types = (REFERENCE_COLUMNS[spec.id] if spec.kind == "reference" else observation_types) | LINEAGE_COLUMNS
+            columns = ", ".join(f'"{name}" {kind}' for name, kind in types.items())
+            warehouse.execute(f'create table if not exists {RAW_SCHEMA}."{spec.id}" ({columns})')
