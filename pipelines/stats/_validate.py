@@ -27,7 +27,14 @@ POLARITIES: tuple[str, ...] = ("higher_is_better", "lower_is_better", "none")
 
 def fail(func: str, name: str, rule: str, value: Any) -> ValueError:
     """Build the standard ValueError so every message has the same shape."""
+    if isinstance(value, np.generic):
+        value = value.item()  # show 0, not np.int64(0)
     return ValueError(f"{func}: {name} must be {rule}, got {value!r}")
+
+
+def _is_pandas_na(value: Any) -> bool:
+    """pandas' NA singleton (nullable dtypes) without importing pandas."""
+    return type(value).__name__ == "NAType"
 
 
 def number(
@@ -96,8 +103,8 @@ def polarity(func: str, value: Any) -> str:
 
 
 def is_missing(value: Any) -> bool:
-    """True for None and NaN: the two ways a suppressed value reaches us."""
-    if value is None:
+    """True for None, NaN and pandas NA: the ways a suppressed value reaches us."""
+    if value is None or _is_pandas_na(value):
         return True
     if isinstance(value, numbers.Real) and not isinstance(value, bool):
         return math.isnan(float(value))
@@ -105,7 +112,7 @@ def is_missing(value: Any) -> bool:
 
 
 def float_array(func: str, name: str, values: Any, *, allow_missing: bool = True) -> np.ndarray:
-    """Convert a scalar or sequence to a 1-D float array, mapping None to NaN.
+    """Convert a scalar or sequence to a 1-D float array, mapping None / pandas NA to NaN.
 
     Infinite values and non-numeric entries are rejected; NaN/None are kept as NaN when
     ``allow_missing`` (missing stays missing), otherwise rejected.
@@ -121,7 +128,7 @@ def float_array(func: str, name: str, values: Any, *, allow_missing: bool = True
     raw = list(raw)
     out = np.empty(len(raw), dtype=float)
     for i, item in enumerate(raw):
-        if item is None:
+        if item is None or _is_pandas_na(item):
             out[i] = np.nan
         elif isinstance(item, bool) or not isinstance(item, numbers.Real):
             raise fail(func, name, "numeric (None/NaN for missing)", item)
@@ -143,12 +150,12 @@ def check_elements(func: str, name: str, arr: np.ndarray, *, minimum: float | No
         if bad.any():
             i = int(np.flatnonzero(bad)[0])
             rule = f">= {minimum:g}" if min_inclusive else f"> {minimum:g}"
-            raise ValueError(f"{func}: {name} must be {rule}, got {arr[i]!r} at index {i}")
+            raise ValueError(f"{func}: {name} must be {rule}, got {float(arr[i])!r} at index {i}")
     if maximum is not None:
         bad = present & (arr > maximum)
         if bad.any():
             i = int(np.flatnonzero(bad)[0])
-            raise ValueError(f"{func}: {name} must be <= {maximum:g}, got {arr[i]!r} at index {i}")
+            raise ValueError(f"{func}: {name} must be <= {maximum:g}, got {float(arr[i])!r} at index {i}")
 
 
 def is_scalar_input(value: Any) -> bool:

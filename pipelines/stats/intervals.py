@@ -51,6 +51,8 @@ def exact_poisson_interval(x: float, confidence: float = 0.95) -> tuple[float, f
     x_ = v.number(func, "x", x, minimum=0.0)
     alpha = 1.0 - v.confidence(func, confidence)
     lower = 0.0 if x_ == 0 else float(stats.chi2.ppf(alpha / 2.0, 2.0 * x_)) / 2.0
+    if math.isnan(lower):  # degrees of freedom so tiny (x ~ 1e-300) that scipy underflows
+        lower = 0.0
     upper = float(stats.chi2.ppf(1.0 - alpha / 2.0, 2.0 * x_ + 2.0)) / 2.0
     return lower, upper
 

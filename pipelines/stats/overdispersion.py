@@ -39,7 +39,7 @@ def proportion_transform(x: Any, n: Any) -> tuple[Any, Any]:
     both = ~np.isnan(xs) & ~np.isnan(ns)
     if (xs[both] > ns[both]).any():
         i = int(np.flatnonzero(both & (xs > ns))[0])
-        raise ValueError(f"{func}: x must be <= n, got x={xs[i]!r} > n={ns[i]!r} at index {i}")
+        raise ValueError(f"{func}: x must be <= n, got x={float(xs[i])!r} > n={float(ns[i])!r} at index {i}")
     y = np.arcsin(np.sqrt(xs / ns))
     se = 1.0 / (2.0 * np.sqrt(ns))
     if v.is_scalar_input(x) and v.is_scalar_input(n):

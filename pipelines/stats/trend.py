@@ -113,7 +113,7 @@ def recent_trend(
         bad = valid & (hi < lo)
         if bad.any():
             i = int(np.flatnonzero(bad)[0])
-            raise ValueError(f"{func}: upper95 must be >= lower95, got {hi[i]!r} < {lo[i]!r} at index {i}")
+            raise ValueError(f"{func}: upper95 must be >= lower95, got {float(hi[i])!r} < {float(lo[i])!r} at index {i}")
     else:
         if counts is None or denominators is None:
             missing = "counts" if counts is None else "denominators"
@@ -125,7 +125,7 @@ def recent_trend(
         both = ~np.isnan(r) & ~np.isnan(n)
         if (r[both] > n[both]).any():
             i = int(np.flatnonzero(both & (r > n))[0])
-            raise ValueError(f"{func}: counts must be <= denominators, got {r[i]!r} > {n[i]!r} at index {i}")
+            raise ValueError(f"{func}: counts must be <= denominators, got {float(r[i])!r} > {float(n[i])!r} at index {i}")
         valid = ~np.isnan(vals) & both
 
     run = 0

@@ -23,9 +23,9 @@ def chart(tail, **kwargs):
     return xmr(BASE + list(tail), **kwargs)
 
 
-def flagged(sides, offset=len(BASE)):
+def flagged(sides):
     """Indices (relative to the end of the baseline) whose side is not None."""
-    return [i - offset for i, s in enumerate(sides) if s is not None]
+    return [i - len(BASE) for i, s in enumerate(sides) if s is not None]
 
 
 def test_baseline_sets_the_limits():
@@ -39,9 +39,9 @@ def test_baseline_sets_the_limits():
 
 
 def test_seven_points_above_the_mean_are_a_shift():
-    result = chart([0.75] * 7)
-    assert flagged(result.shift_side) == list(range(7))
-    assert set(result.shift_side[len(BASE):]) == {"high"}
+    result = chart([MEAN] + [0.75] * 7)  # the point on the mean separates it from the baseline
+    assert flagged(result.shift_side) == list(range(1, 8))
+    assert set(result.shift_side[len(BASE) + 1:]) == {"high"}
 
 
 def test_a_point_on_the_mean_breaks_a_shift():

@@ -1,0 +1,73 @@
+"""Transform: raw -> dbt staging / intermediate / marts (via Cosmos) -> benchmark tables.
+
+Runs whenever any source's Asset is updated. dbt is rendered from a manifest built ahead
+(``dbt parse`` at setup), so parsing this file never runs dbt. On DuckDB every dbt task runs in
+the one-slot ``warehouse_writer`` pool (DuckDB allows one writing process); on PostgreSQL the
+pool is widened and models run in parallel across workers.
+"""
+
+from __future__ import annotations
+
+import pendulum
+from airflow.sdk import dag, task
+from cosmos import DbtTaskGroup, ExecutionConfig, ProfileConfig, ProjectConfig, RenderConfig
+from cosmos.constants import InvocationMode, LoadMode, TestBehavior
+
+from dags._wiring import MARTS_ASSET, SOURCE_ASSETS, WAREHOUSE_POOL, default_args
+from pipelines.config import load_settings
+from pipelines.transform import DBT_MANIFEST, DBT_PROJECT_DIR, dbt_env, dbt_vars
+
+_settings = load_settings()
+_any_source = None
+for _asset in SOURCE_ASSETS.values():
+    _any_source = _asset if _any_source is None else (_any_source | _asset)
+
+
+@dag(
+    dag_id="transform_marts",
+    description="Build the culture-outcome marts with dbt and compute the benchmark tables",
+    schedule=_any_source,
+    start_date=pendulum.datetime(2024, 1, 1, tz="Europe/London"),
+    catchup=False,
+    max_active_runs=1,
+    default_args=default_args(),
+    tags=["culture-outcomes", "transform", "dbt"],
+)
+def transform_marts():
+    @task(pool=WAREHOUSE_POOL)
+    def prepare_raw_schema() -> None:
+        """Every source's raw table exists (empty if never loaded) so dbt can always build."""
+        from pipelines.warehouse.connection import connect
+        from pipelines.warehouse.loader import ensure_raw_tables
+
+        with connect(load_settings()) as warehouse:
+            ensure_raw_tables(warehouse)
+
+    dbt_models = DbtTaskGroup(
+        group_id="dbt",
+        project_config=ProjectConfig(
+            dbt_project_path=DBT_PROJECT_DIR,
+            manifest_path=DBT_MANIFEST,
+            env_vars=dbt_env(_settings),
+            dbt_vars=dbt_vars(_settings),
+        ),
+        profile_config=ProfileConfig(
+            profile_name="culture_outcomes",
+            target_name=_settings.warehouse.target,
+            profiles_yml_filepath=DBT_PROJECT_DIR / "profiles.yml",
+        ),
+        render_config=RenderConfig(load_method=LoadMode.DBT_MANIFEST, test_behavior=TestBehavior.BUILD),
+        execution_config=ExecutionConfig(invocation_mode=InvocationMode.DBT_RUNNER),
+        operator_args={"pool": WAREHOUSE_POOL, "install_deps": False},
+    )
+
+    @task(pool=WAREHOUSE_POOL, outlets=[MARTS_ASSET])
+    def compute_benchmarks() -> dict:
+        from pipelines.benchmark.tables import build_benchmark_tables
+
+        return build_benchmark_tables(load_settings())
+
+    prepare_raw_schema() >> dbt_models >> compute_benchmarks()
+
+
+transform_marts()

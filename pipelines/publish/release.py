@@ -1,0 +1,180 @@
+"""Releases: immutable, complete or absent, and `latest` switched atomically.
+
+A release is written to ``published/.staging-<id>/``, verified (every file's SHA-256 and row
+count against the manifest), renamed to ``published/<id>/`` and only then pointed at by the
+``latest`` symlink, replaced in one ``rename``. A crash at any point leaves the previous release
+and ``latest`` untouched; a leftover staging folder is never visible as a release and is cleared
+by the next run. Old releases beyond the configured retention are removed, never ``latest``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import re
+import shutil
+import subprocess
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from pipelines import __version__
+from pipelines.config import PROJECT_ROOT, Settings
+from pipelines.ledger import Ledger
+
+log = logging.getLogger(__name__)
+
+_RELEASE_ID = re.compile(r"^\d{8}T\d{6}Z$")
+
+
+class ReleaseError(RuntimeError):
+    """The release could not be completed; the previous release stays `latest`."""
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def code_version() -> str:
+    """The package version plus the git commit, when the code runs from a checkout."""
+    try:
+        commit = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=5
+        ).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        commit = ""
+    return f"{__version__}+{commit}" if commit else __version__
+
+
+def write_table(frame: pd.DataFrame, folder: Path, stem: str) -> list[Path]:
+    """The same table as CSV and Parquet."""
+    csv_path, parquet_path = folder / f"{stem}.csv", folder / f"{stem}.parquet"
+    frame.to_csv(csv_path, index=False)
+    frame.to_parquet(parquet_path, index=False)
+    return [csv_path, parquet_path]
+
+
+def row_count(path: Path) -> int | None:
+    if path.suffix == ".csv":
+        return len(pd.read_csv(path))
+    if path.suffix == ".parquet":
+        return len(pd.read_parquet(path))
+    return None
+
+
+def describe_files(folder: Path, row_counts: dict[str, int]) -> list[dict[str, Any]]:
+    return [
+        {"path": str(p.relative_to(folder)), "sha256": sha256_of(p), "bytes": p.stat().st_size,
+         "rows": row_counts.get(str(p.relative_to(folder)))}
+        for p in sorted(folder.rglob("*"))
+        if p.is_file() and p.name != "manifest.json"
+    ]
+
+
+def verify(folder: Path) -> None:
+    """Every file the manifest lists exists with the same SHA-256 and row count, and no other file."""
+    manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    listed = {entry["path"] for entry in manifest["files"]}
+    present = {str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file() and p.name != "manifest.json"}
+    if listed != present:
+        raise ReleaseError(f"release {folder.name}: files differ from the manifest: {sorted(listed ^ present)[:5]}")
+    for entry in manifest["files"]:
+        path = folder / entry["path"]
+        if sha256_of(path) != entry["sha256"]:
+            raise ReleaseError(f"release {folder.name}: {entry['path']} does not match its manifest hash")
+        if entry.get("rows") is not None and row_count(path) != entry["rows"]:
+            raise ReleaseError(f"release {folder.name}: {entry['path']} does not have {entry['rows']} rows")
+
+
+def switch_latest(published: Path, release_id: str) -> None:
+    """Point ``latest`` at the release in one atomic rename of a fresh symlink."""
+    temporary = published / f".latest-{release_id}"
+    if temporary.is_symlink() or temporary.exists():
+        temporary.unlink()
+    temporary.symlink_to(release_id, target_is_directory=True)
+    os.replace(temporary, published / "latest")
+
+
+def list_releases(settings: Settings) -> list[dict[str, Any]]:
+    """Complete releases, newest first, marking the one `latest` points to."""
+    published = settings.paths.published
+    latest = os.readlink(published / "latest") if (published / "latest").is_symlink() else None
+    releases = []
+    for folder in sorted(published.glob("*"), reverse=True):
+        if folder.is_dir() and not folder.is_symlink() and _RELEASE_ID.match(folder.name):
+            manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+            releases.append({"release_id": folder.name, "created_at": manifest["created_at"],
+                             "files": len(manifest["files"]), "latest": folder.name == latest})
+    return releases
+
+
+def apply_retention(settings: Settings) -> list[str]:
+    keep = max(1, settings.publishing.retention)
+    removed = []
+    for release in list_releases(settings)[keep:]:
+        if not release["latest"]:
+            shutil.rmtree(settings.paths.published / release["release_id"])
+            removed.append(release["release_id"])
+    return removed
+
+
+def source_extracts(settings: Settings) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Loaded extracts (lineage for the manifest) and the validation warnings they carried."""
+    extracts, warnings = [], []
+    for extract in Ledger(settings.paths.state).extracts():
+        if extract["status"] not in {"loaded", "released"}:
+            continue
+        extracts.append({key: extract[key] for key in ("source_id", "file_name", "sha256", "url", "layout", "vintage",
+                                                       "periods", "row_count", "status")})
+        for finding in extract.get("findings") or []:
+            if finding.get("severity") == "warning":
+                warnings.append({"source_id": extract["source_id"], "file_name": extract["file_name"],
+                                 "category": finding.get("category"), "message": finding.get("message")})
+    return extracts, warnings
+
+
+def publish_release(settings: Settings, progress=log.info) -> dict[str, Any]:
+    """Write, verify and switch to a new release; returns its id and where it is."""
+    from pipelines.publish.contents import write_release_contents
+
+    published = settings.paths.published
+    published.mkdir(parents=True, exist_ok=True)
+    for leftover in published.glob(".staging-*"):
+        shutil.rmtree(leftover, ignore_errors=True)
+    created = datetime.now(UTC)
+    while (published / created.strftime("%Y%m%dT%H%M%SZ")).exists():  # ids are per second
+        time.sleep(1)
+        created = datetime.now(UTC)
+    release_id = created.strftime("%Y%m%dT%H%M%SZ")
+    staging = published / f".staging-{release_id}"
+    staging.mkdir()
+    contents = write_release_contents(settings, staging, progress=progress)
+    extracts, warnings = source_extracts(settings)
+    manifest = {
+        "release_id": release_id,
+        "created_at": created.isoformat(timespec="seconds"),
+        "code_version": code_version(),
+        "network": {"name": settings.network.name, "members": list(settings.network.members),
+                    "icb_codes": list(settings.network.icb_codes), "region_codes": list(settings.network.region_codes)},
+        "warehouse": settings.warehouse.target,
+        "source_extracts": extracts,
+        "validation_warnings": warnings,
+        **contents.get("manifest", {}),
+        "files": describe_files(staging, contents.get("row_counts", {})),
+    }
+    (staging / "manifest.json").write_text(json.dumps(manifest, indent=2, default=str), encoding="utf-8")
+    verify(staging)
+    os.rename(staging, published / release_id)
+    switch_latest(published, release_id)
+    removed = apply_retention(settings)
+    progress(f"release {release_id} published at {published / release_id} (latest); removed old: {removed or 'none'}")
+    return {"release_id": release_id, "path": str(published / release_id), "files": len(manifest["files"])}
