@@ -52,6 +52,7 @@ from pipelines.parsers.spreadsheet import (
     read_header,
     read_number,
     record,
+    row_code,
 )
 
 SOURCE_ID = "fft"
@@ -241,7 +242,10 @@ def _read_table(
     scale = _percent_scale(sheet, header, positions, family, notes)
     rows: list[dict[str, object]] = []
     for number, cells in sheet.iter_rows(header.last_row + 1):
-        code = _trust_code(sheet, header, positions, number, cells)
+        code = row_code(
+            sheet, header, cells, number=number, position=positions["org_code"], pattern=_ODS_CODE,
+            aggregate=_AGGREGATE, label_positions=_label_columns(positions),
+        )
         if code is None:
             continue
         context = _Row(sheet, header, positions, number, cells)
@@ -277,31 +281,6 @@ def _percent_scale(
         notes.append(f"{sheet.name}: percentages published as 0-100, stored as fractions 0-1")
         return 100.0
     return 1.0
-
-
-def _trust_code(
-    sheet: Sheet, header: Header, positions: dict[str, int], number: int, cells: list[object]
-) -> str | None:
-    """The row's ODS code, None for a row to skip (aggregate, note, blank), or a ParseError.
-
-    A row with figures must belong to a trust or be a known aggregate: anything else is a
-    misplaced or mistyped code that would otherwise vanish from the trust's series.
-    """
-    position = positions["org_code"]
-    code = cell_text(cells[position]).upper() if position < len(cells) else ""
-    if _ODS_CODE.match(code):
-        return code
-    texts = [cell_text(v) for v in cells if isinstance(v, str)]
-    has_figures = any(is_number(v) for i, v in enumerate(cells) if i not in _label_columns(positions))
-    if not has_figures or any(_AGGREGATE.match(t) for t in texts):
-        return None
-    shown = code or "(blank)"
-    raise sheet.error(
-        f"row has figures but {shown!r} is not an ODS organisation code (3 or 5 letters/digits) "
-        "nor an aggregate label such as 'England (including IS)'",
-        row=number,
-        column=header.text(position),
-    )
 
 
 def _label_columns(positions: dict[str, int]) -> set[int]:

@@ -22,7 +22,14 @@ from pipelines.parsers.common import Cell, ParsedExtract
 from pipelines.parsers.sickness_absence import ALIASES as ORG_LEVEL_ALIASES
 from pipelines.parsers.sickness_absence import MEASURE, MISSING_TOKENS
 from pipelines.parsers.sickness_absence import REQUIRED as ORG_LEVEL_REQUIRED
-from pipelines.parsers.workforce import ORGANISATION_ALIASES, Line, finish, month_bounds, observation, read_lines
+from pipelines.parsers.workforce import (
+    ORGANISATION_ALIASES,
+    Line,
+    finish,
+    month_bounds,
+    observation,
+    read_lines,
+)
 
 SOURCE_ID = "sickness_absence_staff_group"
 LAYOUT = "staff_group_monthly"

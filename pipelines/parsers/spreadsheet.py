@@ -229,27 +229,34 @@ def open_workbook(path: Path | str) -> Workbook:
     return Workbook(path, book)
 
 
-def find_label(
-    sheet: Sheet, labels: Iterable[str], *, search_rows: int = 60, expected_row: int | None = None
-) -> tuple[int, int]:
-    """(1-based row, 0-based column) of the first cell reading one of ``labels``.
-
-    Headers move between releases, so they are found by a label, never by position. When absent,
-    the error names the first label sought and the row where the layout puts it.
-    """
-    wanted = [normalise_header(label) for label in labels]
+def locate_label(sheet: Sheet, labels: Iterable[str], *, search_rows: int = 60) -> tuple[int, int] | None:
+    """(1-based row, 0-based column) of the first cell reading one of ``labels``, or None."""
+    wanted = {normalise_header(label) for label in labels}
     for number, cells in sheet.iter_rows(1):
         if number > search_rows:
             break
         for column, raw in enumerate(cells):
             if isinstance(raw, str) and normalise_header(raw) in wanted:
                 return number, column
-    names = list(labels)
-    raise sheet.error(
-        f"header not found: no cell reads {' or '.join(repr(n) for n in names)} in rows 1-{search_rows}",
-        row=expected_row or 1,
-        column=names[0],
-    )
+    return None
+
+
+def find_label(
+    sheet: Sheet, labels: Sequence[str], *, search_rows: int = 60, expected_row: int | None = None
+) -> tuple[int, int]:
+    """Like :func:`locate_label`, but a missing header is a ParseError.
+
+    Headers move between releases, so they are found by a label, never by position. The error
+    names the first label sought and the row where the layout usually puts it.
+    """
+    found = locate_label(sheet, labels, search_rows=search_rows)
+    if found is None:
+        raise sheet.error(
+            f"header not found: no cell reads {' or '.join(repr(n) for n in labels)} in rows 1-{search_rows}",
+            row=expected_row or 1,
+            column=labels[0],
+        )
+    return found
 
 
 @dataclass(frozen=True)
@@ -341,3 +348,35 @@ def record(cell: Cell | None = None, **fields: object) -> dict[str, object]:
         row.update(value=cell.value, suppressed=cell.suppressed, suppression_token=cell.token)
     row.update(fields)
     return row
+
+
+def row_code(
+    sheet: Sheet,
+    header: Header,
+    cells: Sequence[object],
+    *,
+    number: int,
+    position: int,
+    pattern: re.Pattern[str],
+    aggregate: re.Pattern[str],
+    label_positions: Iterable[int] = (),
+) -> str | None:
+    """A data row's organisation code, None for a row to skip, or a ParseError naming the cell.
+
+    Rows to skip are blank rows, notes (text without figures) and aggregate rows (a label such
+    as "England (including IS)" anywhere in the row). A row with figures but neither a valid code
+    nor an aggregate label is an error: dropping it would silently lose an organisation.
+    """
+    code = cell_text(cells[position]).upper() if position < len(cells) else ""
+    if pattern.match(code):
+        return code
+    skip = set(label_positions) | {position}
+    has_figures = any(is_number(v) for i, v in enumerate(cells) if i not in skip)
+    if not has_figures or any(aggregate.match(cell_text(v)) for v in cells if isinstance(v, str)):
+        return None
+    raise sheet.error(
+        f"row has figures but {code or '(blank)'!r} is not a valid organisation code "
+        "nor an aggregate label such as 'England'",
+        row=number,
+        column=header.text(position),
+    )

@@ -27,6 +27,7 @@ import math
 import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from datetime import date
 from pathlib import Path
 
@@ -128,6 +129,7 @@ def slug(text: str) -> str:
     return re.sub(r"[\W_]+", "_", folded).strip("_")
 
 
+@lru_cache(maxsize=1024)
 def staff_group_slug(label: str, *, total: str) -> str:
     """The breakdown for a staff-group label; ``total`` is what the organisation total is called."""
     key = normalise_header(label)
@@ -170,7 +172,11 @@ class Line:
 
     def month(self, name: str = "date") -> date:
         """The month end of a date cell (DD/MM/YYYY, ISO YYYY-MM-DD or YYYY-MMM)."""
-        return parse_month(self.text(name), file=self.path, row=self.number, column=self.table.header_of(name))
+        text = self.text(name)
+        known = _known_month(text)
+        if known is not None:
+            return known
+        return parse_month(text, file=self.path, row=self.number, column=self.table.header_of(name))
 
     def org_code(self, name: str = "org_code") -> str:
         return check_ods_code(self.text(name), file=self.path, row=self.number, column=self.table.header_of(name))
@@ -196,6 +202,15 @@ class Line:
         }
 
 
+@lru_cache(maxsize=4096)
+def _known_month(text: str) -> date | None:
+    """Dates repeat on every line of a file: read each distinct text once (None if unreadable)."""
+    try:
+        return parse_month(text, file="", row=None, column="")
+    except ParseError:
+        return None
+
+
 def read_lines(
     path: Path, aliases: Mapping[str, Iterable[str]], required: Iterable[str]
 ) -> tuple[CsvTable, Iterator[Line]]:
@@ -204,6 +219,7 @@ def read_lines(
     return table, (Line(path, table, number, fields) for number, fields in table.records)
 
 
+@lru_cache(maxsize=4096)
 def month_bounds(month: date) -> tuple[date, date]:
     """First and last day of the month containing ``month``."""
     return month.replace(day=1), month_end(month.year, month.month)
@@ -253,7 +269,7 @@ def finish(path: Path, rows: list[dict[str, object]], layout: str, notes: list[s
         raise ParseError("the file has no organisation-level data lines", file=path, row=2)
     table = observation_frame(rows)
     reject_duplicates(table, file=path)
-    periods = sorted({stamp.strftime("%Y-%m") for stamp in table["period_end"]})
+    periods = sorted({f"{stamp:%Y-%m}" for stamp in table["period_end"].unique()})
     return ParsedExtract(table=table, layout=layout, vintage=periods[-1], periods=periods, notes=notes or [])
 
 

@@ -1,0 +1,362 @@
+"""Synthetic NHS Staff Survey workbooks: benchmark report data and detailed organisational results.
+
+**Benchmark report** (one per survey year, ``Benchmark-report-Excel-data-for-<Y-4>-<Y>.xlsx``): a
+``Notes`` sheet, then one sheet per benchmarking group with ``org_id``, ``org_name``,
+``org_type_reporting_name`` and ``<VAR>_<YYYY>`` / ``<VAR>_n_<YYYY>`` columns for five years.
+Restated years are re-weighted (a small deterministic change per release). Group labels use the
+early wording up to the 2022 release and the later wording from 2023. People Promise columns
+exist only from 2021 (the structural break); themes and question proportions for every year.
+
+**Detailed spreadsheets** (one per survey year, ``NSS<YY> detailed spreadsheets organisational
+results.xlsx``): ``Notes`` (naming the survey year), question-block sheets with merged question
+text in row 1, the header in row 5, an ``Occupation Group`` and an ``Unweighted`` row per
+organisation, and ``PEOPLE PROMISE ELEMENTS``. Thinking about leaving is Q22a in 2021, Q24a in
+2022 and Q26a from 2023, as published; identifier column names and order change in 2023.
+
+Planted truth: engagement = 6.8 + 0.35 x culture (exactly, in the survey year's own release);
+other scores load on culture with small noise. Three small social-enterprise reporting units
+(codes outside the World's trusts, as real files carry them) have 5-20 respondents, and their
+scores are withheld (blank) when the base is below ten.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+import numpy as np
+import xlsxwriter
+
+from pipelines.synthetic.world import ORG_TYPES, REGIONS, SYNTHETIC_BANNER, World
+
+PEOPLE_PROMISE_FROM = 2021
+LATE_LABELS_FROM = 2023
+PUBLISHER_THRESHOLD = 10  # scores on fewer responses are withheld (left blank)
+
+# var -> (mean, loading on culture, noise sd); scores 0-10.
+SCORES: dict[str, tuple[float, float, float]] = {
+    "PP1": (7.2, 0.35, 0.08), "PP2": (5.8, 0.40, 0.10), "PP3": (6.7, 0.35, 0.08), "PP3_2": (6.5, 0.40, 0.10),
+    "PP4": (6.0, 0.35, 0.08), "PP4_1": (5.0, 0.45, 0.10), "PP4_2": (5.0, 0.35, 0.10),
+    "PP4_3": (8.1, 0.25, 0.08), "PP5": (5.3, 0.35, 0.10), "PP6": (6.0, 0.35, 0.10), "PP7": (6.7, 0.35, 0.08),
+    "theme_engagement": (6.8, 0.35, 0.0), "theme_morale": (5.8, 0.35, 0.08), "M_1": (5.9, 0.40, 0.10),
+}
+FRACTIONS = ("q11a", "response_rate")
+ALWAYS_PUBLISHED = {"theme_engagement", "theme_morale", "q11a", "response_rate"}
+VARIABLES = (*SCORES, *FRACTIONS)
+ELEMENTS = ("PP1", "PP2", "PP3", "PP4", "PP5", "PP6", "PP7")
+
+EARLY_LABELS = {
+    "acute": "Acute&Acute Community Trusts",
+    "acute_specialist": "Acute Specialist Trusts",
+    "mental_health": "MH&LD, MH, LD&Community Trusts",
+    "community": "Community Trusts",
+    "ambulance": "Ambulance Trusts",
+    "social_enterprise": "Social Enterprises",
+}
+LATE_LABELS = {
+    **EARLY_LABELS,
+    "acute": "Acute and Acute & Community Trusts",
+    "mental_health": "Mental Health & Learning Disability and Mental Health, Learning Disability & Community Trusts",
+}
+# Excel sheet names are limited to 31 characters.
+LATE_SHEET_NAMES = {"acute": "Acute and Acute & Community", "mental_health": "MH&LD and MH, LD & Community"}
+GROUP_ORDER = (*(group for _, group, _ in ORG_TYPES), "social_enterprise")
+
+SMALL_UNITS: tuple[tuple[str, str], ...] = (
+    ("NLX", "SYNTHETIC COMMUNITY INTEREST COMPANY NLX"),
+    ("NR5", "SYNTHETIC SOCIAL ENTERPRISE NR5"),
+    ("NTV", "SYNTHETIC HEALTH CIC NTV"),
+)
+
+
+@dataclass(frozen=True)
+class Unit:
+    """A survey reporting unit: a World trust or a small social enterprise."""
+
+    code: str
+    name: str
+    group: str
+    region: str
+    icb: str
+    small: bool = False
+
+
+def units(world: World, year: int) -> list[Unit]:
+    """Reporting units open at the end of a survey year's fieldwork, grouped like the publisher."""
+    found = [
+        Unit(o.code, o.name, o.survey_group, o.region_name, o.icb_code)
+        for o in world.open_organisations(date(year, 9, 30))
+    ]
+    found += [Unit(code, name, "social_enterprise", "London", "QAA", True) for code, name in SMALL_UNITS]
+    return sorted(found, key=lambda u: (GROUP_ORDER.index(u.group), u.code))
+
+
+def group_label(group: str, release: int) -> str:
+    return (LATE_LABELS if release >= LATE_LABELS_FROM else EARLY_LABELS)[group]
+
+
+def _culture(world: World, code: str, year: int) -> float:
+    if code in {c for c, _ in SMALL_UNITS}:
+        return float(world.rng("ss-unit-culture", code, year).normal())
+    return world.culture(code, year)
+
+
+def published(var: str, year: int) -> bool:
+    """Whether a variable exists for a survey year (People Promise measures from 2021)."""
+    return var in ALWAYS_PUBLISHED or year >= PEOPLE_PROMISE_FROM
+
+
+def respondents(world: World, unit: Unit, year: int) -> int:
+    """Number of staff responding: headcount x response rate (5-20 for the small units)."""
+    if unit.small:
+        return int(world.rng("ss-small", unit.code, year).integers(5, 21))
+    headcount = 4000 * float(world.rng("ss-size", unit.code).lognormal(sigma=0.5))
+    return max(50, int(headcount * true_value(world, unit, "response_rate", year)))
+
+
+def true_value(world: World, unit: Unit, var: str, year: int) -> float:
+    """The planted value of a variable for a unit and year, as its own year's release states it."""
+    culture = _culture(world, unit.code, year)
+    noise = float(world.rng("ss-noise", unit.code, var, year).normal())
+    if var == "response_rate":
+        return min(max(0.45 + 0.06 * culture + 0.05 * noise, 0.12), 0.92)
+    if var == "q11a":
+        return 1 / (1 + math.exp(-(0.1 + 0.5 * culture + 0.1 * noise)))
+    mean, loading, sd = SCORES[var]
+    return min(max(mean + loading * culture + sd * noise, 0.0), 10.0)
+
+
+def base_count(world: World, unit: Unit, var: str, year: int) -> int:
+    """Responses behind a value (item non-response trims a few)."""
+    total = respondents(world, unit, year)
+    if var == "response_rate":
+        return total
+    return max(1, int(total * float(world.rng("ss-item", unit.code, var, year).uniform(0.93, 1.0))))
+
+
+def benchmark_value(world: World, unit: Unit, var: str, year: int, release: int) -> float | None:
+    """What the ``release`` workbook states for ``year`` (re-weighted when restated), None if withheld."""
+    if var != "response_rate" and base_count(world, unit, var, year) < PUBLISHER_THRESHOLD:
+        return None
+    value = true_value(world, unit, var, year)
+    if release != year:
+        value += float(world.rng("ss-reweight", release, unit.code, var, year).normal(scale=0.015))
+    top = 1.0 if var in FRACTIONS else 10.0
+    return round(min(max(value, 0.0), top), 4)
+
+
+# --- benchmark report -------------------------------------------------------------------------
+
+
+def benchmark_file_name(release: int) -> str:
+    return f"Benchmark-report-Excel-data-for-{release - 4}-{release}.xlsx"
+
+
+def _notes(book: xlsxwriter.Workbook, lines: Iterable[str]) -> None:
+    sheet = book.add_worksheet("Notes")
+    for row, line in enumerate(lines):
+        sheet.write(row, 0, line)
+
+
+def benchmark_columns(release: int) -> list[tuple[str, int, bool]]:
+    """(variable, year, is-base) for every measure column of a release, in published order."""
+    years = range(release - 4, release + 1)
+    return [(var, year, is_base) for var in VARIABLES for year in years if published(var, year)
+            for is_base in (False, True)]
+
+
+def render_benchmark(world: World, release: int, path: Path) -> Path:
+    """Write one benchmark report workbook."""
+    book = xlsxwriter.Workbook(str(path))
+    _notes(book, [
+        f"NHS Staff Survey {release} benchmark report data, {release - 4}-{release}", SYNTHETIC_BANNER, "",
+        "Variables: <VAR>_<YYYY> holds the score (0-10) or proportion (0-1); <VAR>_n_<YYYY> its base.",
+        "Earlier years are re-weighted with this year's weights and may differ from earlier releases.",
+        "Blank cells: not surveyed, or fewer than 10 responses.",
+    ])
+    columns = benchmark_columns(release)
+    header = ["org_id", "org_name", "org_type_reporting_name"] + [
+        f"{var}_n_{year}" if is_base else f"{var}_{year}" for var, year, is_base in columns
+    ]
+    by_group: dict[str, list[Unit]] = {}
+    for unit in units(world, release):
+        by_group.setdefault(unit.group, []).append(unit)
+    for group in GROUP_ORDER:
+        if group not in by_group:
+            continue
+        name = LATE_SHEET_NAMES.get(group, group_label(group, release)) if release >= LATE_LABELS_FROM else group_label(group, release)
+        sheet = book.add_worksheet(name)
+        sheet.write_row(0, 0, header)
+        for row, unit in enumerate(by_group[group], start=1):
+            sheet.write_row(row, 0, [unit.code, unit.name, group_label(group, release)])
+            sheet.write_row(row, 3, [_benchmark_cell(world, unit, c, release) for c in columns])
+    book.close()
+    return path
+
+
+def _benchmark_cell(world: World, unit: Unit, column: tuple[str, int, bool], release: int) -> float | None:
+    var, year, is_base = column
+    if not unit.small and not any(o.code == unit.code and o.is_open(date(year, 9, 30)) for o in _orgs(world)):
+        return None
+    return base_count(world, unit, var, year) if is_base else benchmark_value(world, unit, var, year, release)
+
+
+def _orgs(world: World):
+    return world.organisations
+
+
+def write_benchmark_workbooks(world: World, out_dir: Path) -> list[Path]:
+    """One benchmark report workbook per survey year of the world."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    return [render_benchmark(world, year, out_dir / benchmark_file_name(year)) for year in world.survey_years]
+
+
+# --- detailed spreadsheets ----------------------------------------------------------------------
+
+AGREE = ("Strongly disagree", "Disagree", "Neither agree nor disagree", "Agree", "Strongly agree")
+HEALTH_ACTION = ("Yes, definitely", "Yes, to some extent", "No")
+
+
+@dataclass(frozen=True)
+class Question:
+    """A question as the detailed spreadsheet prints it, and how culture moves its answers."""
+
+    number: str  # "Q26a"
+    text: str
+    options: tuple[str, ...]
+    mean: float  # latent position; higher means later options
+    loading: float  # change of the latent position per unit of culture
+
+
+def leaving_number(year: int) -> int:
+    """The question number of "thinking about leaving": Q22 in 2021, Q24 in 2022, Q26 from 2023."""
+    return 22 if year <= 2021 else 24 if year == 2022 else 26
+
+
+def questionnaire(year: int) -> list[tuple[str, list[Question]]]:
+    """The question sheets written for a survey year: (sheet name, questions)."""
+    leave = leaving_number(year)
+    org = leave - 1
+    return [
+        ("YOUR JOB Q3", [Question("Q3a", "I always know what my work responsibilities are.", AGREE, 1.2, 0.3)]),
+        ("YOUR MANAGERS Q9", [Question("Q9a", "My immediate manager encourages me at work.", AGREE, 0.9, 0.4)]),
+        ("YOUR HEALTH Q11", [Question(
+            "Q11a", "Does your organisation take positive action on health and well-being?", HEALTH_ACTION,
+            -0.2, -0.5)]),
+        (f"YOUR ORGANISATION Q{org}-{leave}", [
+            Question(f"Q{org}c", "I would recommend my organisation as a place to work.", AGREE, 0.5, 0.6),
+            Question(f"Q{org}d", "If a friend or relative needed treatment I would be happy with the standard "
+                                 "of care provided by this organisation.", AGREE, 0.8, 0.6),
+            Question(f"Q{leave}a", "I often think about leaving this organisation.", AGREE, -0.3, -0.5),
+            Question(f"Q{leave}b", "I will probably look for a job at a new organisation in the next 12 months.",
+                     AGREE, -0.6, -0.5),
+            Question(f"Q{leave}c", "As soon as I can find another job, I will leave this organisation.", AGREE,
+                     -1.0, -0.5),
+        ]),
+    ]
+
+
+def option_percentages(world: World, unit: Unit, question: Question, year: int, weighting: str) -> list[float]:
+    """Percentages (0-100, 2 dp) choosing each option: an ordered-logit model around culture."""
+    rng = world.rng("ss-detail", unit.code, question.number, year, weighting)
+    position = question.mean + question.loading * _culture(world, unit.code, year) + rng.normal(scale=0.1)
+    k = len(question.options)
+    cuts = np.linspace(-1.8, 1.8, k - 1)
+    below = 1 / (1 + np.exp(-(cuts - position)))
+    probabilities = np.diff(np.concatenate(([0.0], below, [1.0])))
+    return [round(100 * float(p), 2) for p in probabilities]
+
+
+def detailed_file_name(year: int) -> str:
+    return f"NSS{year % 100:02d} detailed spreadsheets organisational results.xlsx"
+
+
+def identifier_labels(year: int) -> list[str]:
+    """Identifier columns: names and order change in 2023."""
+    if year < LATE_LABELS_FROM:
+        return ["ODS code", "Trust name", "Benchmarking group", "Region", "ICS", "Weighting"]
+    return ["ODS code", "Organisation name", "Region", "ICS", "Benchmarking group", "Weighting"]
+
+
+def _identifiers(unit: Unit, year: int, weighting: str) -> list[str]:
+    values = {
+        "ODS code": unit.code, "Trust name": unit.name, "Organisation name": unit.name,
+        "Benchmarking group": group_label(unit.group, year), "Region": unit.region, "ICS": unit.icb,
+        "Weighting": weighting,
+    }
+    return [values[label] for label in identifier_labels(year)]
+
+
+WEIGHTINGS = ("Occupation Group", "Unweighted")
+
+
+def _question_sheet(book, bold, name: str, questions: list[Question], world: World, year: int, rows: list[Unit]):
+    sheet = book.add_worksheet(name)
+    ids = identifier_labels(year)
+    column = len(ids)
+    for q in questions:
+        width = 1 + len(q.options)
+        sheet.merge_range(0, column, 0, column + width - 1, f"{q.number} - {q.text}", bold)
+        sheet.write_row(4, column, ["Base (number of responses)", *(f"% {o}" for o in q.options)], bold)
+        column += width
+    sheet.write(1, 0, SYNTHETIC_BANNER)
+    sheet.write_row(4, 0, ids, bold)
+    row = 5
+    for unit in rows:
+        for weighting in WEIGHTINGS:
+            cells: list[object] = _identifiers(unit, year, weighting)
+            for q in questions:
+                base = base_count(world, unit, q.number, year)
+                shares = option_percentages(world, unit, q, year, weighting)
+                cells += [base, *([None] * len(shares) if base < PUBLISHER_THRESHOLD else shares)]
+            sheet.write_row(row, 0, cells)
+            row += 1
+
+
+def _promise_sheet(book, bold, world: World, year: int, rows: list[Unit]) -> None:
+    sheet = book.add_worksheet("PEOPLE PROMISE ELEMENTS")
+    ids = identifier_labels(year)
+    sheet.write(0, 0, f"NHS Staff Survey {year}: People Promise element scores (0-10)")
+    sheet.write(1, 0, SYNTHETIC_BANNER)
+    labels = [label for code in ELEMENTS for label in (f"{code} - score", "Base (number of responses)")]
+    sheet.write_row(4, 0, [*ids, *labels], bold)
+    row = 5
+    for unit in rows:
+        for weighting in WEIGHTINGS:
+            cells: list[object] = _identifiers(unit, year, weighting)
+            for code in ELEMENTS:
+                cells += [benchmark_value(world, unit, code, year, year), base_count(world, unit, code, year)]
+            sheet.write_row(row, 0, cells)
+            row += 1
+
+
+def render_detailed(world: World, year: int, path: Path) -> Path:
+    """Write one survey year's detailed organisational results workbook."""
+    book = xlsxwriter.Workbook(str(path))
+    bold = book.add_format({"bold": True, "text_wrap": True})
+    _notes(book, [
+        f"NHS Staff Survey {year}", "Detailed spreadsheets: organisational results", SYNTHETIC_BANNER, "",
+        "Results are weighted by occupation group; unweighted results are shown for reference.",
+        "Results based on fewer than 10 responses are not shown.",
+    ])
+    rows = units(world, year)
+    for name, questions in questionnaire(year):
+        _question_sheet(book, bold, name, questions, world, year, rows)
+    _promise_sheet(book, bold, world, year, rows)
+    book.close()
+    return path
+
+
+def write_detailed_workbooks(world: World, out_dir: Path) -> list[Path]:
+    """One detailed organisational results workbook per survey year of the world."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    return [render_detailed(world, year, out_dir / detailed_file_name(year)) for year in world.survey_years]
+
+
+__all__ = [
+    "REGIONS", "Unit", "benchmark_value", "base_count", "render_benchmark", "render_detailed",
+    "write_benchmark_workbooks", "write_detailed_workbooks",
+]
