@@ -213,7 +213,8 @@ def read_csv_rows(path: Path) -> list[list[str]]:
     try:
         rows = [row for row in reader]
     except csv.Error as exc:
-        raise ParseError(f"malformed CSV ({exc})", file=path, row=reader.line_num) from exc
+        hint = " - the file ends inside a quoted field, so it looks truncated" if "end of data" in str(exc) else ""
+        raise ParseError(f"malformed CSV ({exc}){hint}", file=path, row=reader.line_num) from exc
     if text and not text.endswith(("\n", "\r")) and rows:
         # A last record without its newline may have been cut mid-line by a broken download.
         last = rows[-1]

@@ -26,7 +26,7 @@ HEADER = [
     "DATE", "NHSE_CODE", "NHSE_NAME", "ORG_CODE", "ORG_NAME", "STAFF_GROUP", "REASON",
     "FTE_DAYS_AVAILABLE", "FTE_DAYS_LOST", "FTE_DAYS_LOST_REASON",
 ]
-STAFF_GROUPS = ("All staff groups", "Nurses & health visitors", "HCHS doctors", "Support to clinical staff")
+STAFF_GROUPS = ("All staff groups", "Nurses & health visitors", "Support to clinical staff")
 # Reason -> typical share of days lost (national mix, roughly); flu is scaled by season.
 REASONS: dict[str, float] = {
     "S10 Anxiety/stress/depression/other psychiatric illnesses": 0.245,

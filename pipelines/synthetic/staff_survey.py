@@ -30,7 +30,7 @@ from pathlib import Path
 import numpy as np
 import xlsxwriter
 
-from pipelines.synthetic.world import ORG_TYPES, REGIONS, SYNTHETIC_BANNER, World
+from pipelines.synthetic.world import ORG_TYPES, SYNTHETIC_BANNER, World
 
 PEOPLE_PROMISE_FROM = 2021
 LATE_LABELS_FROM = 2023
@@ -98,10 +98,10 @@ def group_label(group: str, release: int) -> str:
     return (LATE_LABELS if release >= LATE_LABELS_FROM else EARLY_LABELS)[group]
 
 
-def _culture(world: World, code: str, year: int) -> float:
-    if code in {c for c, _ in SMALL_UNITS}:
-        return float(world.rng("ss-unit-culture", code, year).normal())
-    return world.culture(code, year)
+def sheet_name(group: str, release: int) -> str:
+    """The group's sheet name: its label, shortened to Excel's 31 characters for the later wording."""
+    late = release >= LATE_LABELS_FROM
+    return LATE_SHEET_NAMES.get(group, LATE_LABELS[group]) if late else EARLY_LABELS[group]
 
 
 def published(var: str, year: int) -> bool:
@@ -109,43 +109,92 @@ def published(var: str, year: int) -> bool:
     return var in ALWAYS_PUBLISHED or year >= PEOPLE_PROMISE_FROM
 
 
-def respondents(world: World, unit: Unit, year: int) -> int:
-    """Number of staff responding: headcount x response rate (5-20 for the small units)."""
-    if unit.small:
-        return int(world.rng("ss-small", unit.code, year).integers(5, 21))
-    headcount = 4000 * float(world.rng("ss-size", unit.code).lognormal(sigma=0.5))
-    return max(50, int(headcount * true_value(world, unit, "response_rate", year)))
+@dataclass(frozen=True)
+class _UnitYear:
+    """A unit's planted values for one survey year, as that year's own release states them."""
+
+    culture: float
+    respondents: int
+    values: dict[str, float]
+    bases: dict[str, int]
 
 
-def true_value(world: World, unit: Unit, var: str, year: int) -> float:
-    """The planted value of a variable for a unit and year, as its own year's release states it."""
-    culture = _culture(world, unit.code, year)
-    noise = float(world.rng("ss-noise", unit.code, var, year).normal())
+class SurveyTruth:
+    """The planted survey results of one World, drawn once per unit and year (one generator each).
+
+    Writers and tests read values through this object so that a test can compare a parsed value
+    with exactly what was written.
+    """
+
+    def __init__(self, world: World) -> None:
+        self.world = world
+        self._years: dict[tuple[str, int], _UnitYear] = {}
+        self._reweights: dict[tuple[int, str, int], dict[str, float]] = {}
+
+    def culture(self, unit: Unit, year: int) -> float:
+        return self._unit_year(unit, year).culture
+
+    def respondents(self, unit: Unit, year: int) -> int:
+        return self._unit_year(unit, year).respondents
+
+    def true_value(self, unit: Unit, var: str, year: int) -> float:
+        return self._unit_year(unit, year).values[var]
+
+    def base_count(self, unit: Unit, var: str, year: int) -> int:
+        """Responses behind a value; a question id not in VARIABLES gets its own item factor."""
+        draws = self._unit_year(unit, year)
+        if var in draws.bases:
+            return draws.bases[var]
+        factor = float(self.world.rng("ss-item", unit.code, var, year).uniform(0.93, 1.0))
+        return max(1, int(draws.respondents * factor))
+
+    def benchmark_value(self, unit: Unit, var: str, year: int, release: int) -> float | None:
+        """What the ``release`` workbook states for ``year`` (re-weighted when restated), None if withheld."""
+        if var != "response_rate" and self.base_count(unit, var, year) < PUBLISHER_THRESHOLD:
+            return None
+        value = self.true_value(unit, var, year)
+        if release != year:
+            value += self._reweight(release, unit, year)[var]
+        top = 1.0 if var in FRACTIONS else 10.0
+        return round(min(max(value, 0.0), top), 4)
+
+    def _reweight(self, release: int, unit: Unit, year: int) -> dict[str, float]:
+        key = (release, unit.code, year)
+        if key not in self._reweights:
+            shifts = self.world.rng("ss-reweight", *key).normal(scale=0.015, size=len(VARIABLES))
+            self._reweights[key] = dict(zip(VARIABLES, map(float, shifts), strict=True))
+        return self._reweights[key]
+
+    def _unit_year(self, unit: Unit, year: int) -> _UnitYear:
+        key = (unit.code, year)
+        if key not in self._years:
+            self._years[key] = self._draw(unit, year)
+        return self._years[key]
+
+    def _draw(self, unit: Unit, year: int) -> _UnitYear:
+        rng = self.world.rng("ss", unit.code, year)
+        culture = float(rng.normal()) if unit.small else self.world.culture(unit.code, year)
+        noise = dict(zip(VARIABLES, map(float, rng.normal(size=len(VARIABLES))), strict=True))
+        items = rng.uniform(0.93, 1.0, size=len(VARIABLES))
+        values = {var: _planted(var, culture, noise[var]) for var in VARIABLES}
+        if unit.small:
+            total = int(rng.integers(5, 21))
+        else:
+            headcount = 4000 * float(self.world.rng("ss-size", unit.code).lognormal(sigma=0.5))
+            total = max(50, int(headcount * values["response_rate"]))
+        bases = {var: max(1, int(total * float(f))) for var, f in zip(VARIABLES, items, strict=True)}
+        bases["response_rate"] = total
+        return _UnitYear(culture, total, values, bases)
+
+
+def _planted(var: str, culture: float, noise: float) -> float:
+    """A variable's value from culture: engagement is exactly 6.8 + 0.35 x culture."""
     if var == "response_rate":
         return min(max(0.45 + 0.06 * culture + 0.05 * noise, 0.12), 0.92)
     if var == "q11a":
         return 1 / (1 + math.exp(-(0.1 + 0.5 * culture + 0.1 * noise)))
     mean, loading, sd = SCORES[var]
     return min(max(mean + loading * culture + sd * noise, 0.0), 10.0)
-
-
-def base_count(world: World, unit: Unit, var: str, year: int) -> int:
-    """Responses behind a value (item non-response trims a few)."""
-    total = respondents(world, unit, year)
-    if var == "response_rate":
-        return total
-    return max(1, int(total * float(world.rng("ss-item", unit.code, var, year).uniform(0.93, 1.0))))
-
-
-def benchmark_value(world: World, unit: Unit, var: str, year: int, release: int) -> float | None:
-    """What the ``release`` workbook states for ``year`` (re-weighted when restated), None if withheld."""
-    if var != "response_rate" and base_count(world, unit, var, year) < PUBLISHER_THRESHOLD:
-        return None
-    value = true_value(world, unit, var, year)
-    if release != year:
-        value += float(world.rng("ss-reweight", release, unit.code, var, year).normal(scale=0.015))
-    top = 1.0 if var in FRACTIONS else 10.0
-    return round(min(max(value, 0.0), top), 4)
 
 
 # --- benchmark report -------------------------------------------------------------------------
@@ -181,31 +230,35 @@ def render_benchmark(world: World, release: int, path: Path) -> Path:
     header = ["org_id", "org_name", "org_type_reporting_name"] + [
         f"{var}_n_{year}" if is_base else f"{var}_{year}" for var, year, is_base in columns
     ]
+    surveyed = _surveyed(world, range(release - 4, release + 1))
     by_group: dict[str, list[Unit]] = {}
     for unit in units(world, release):
         by_group.setdefault(unit.group, []).append(unit)
     for group in GROUP_ORDER:
         if group not in by_group:
             continue
-        name = LATE_SHEET_NAMES.get(group, group_label(group, release)) if release >= LATE_LABELS_FROM else group_label(group, release)
-        sheet = book.add_worksheet(name)
+        sheet = book.add_worksheet(sheet_name(group, release))
         sheet.write_row(0, 0, header)
         for row, unit in enumerate(by_group[group], start=1):
             sheet.write_row(row, 0, [unit.code, unit.name, group_label(group, release)])
-            sheet.write_row(row, 3, [_benchmark_cell(world, unit, c, release) for c in columns])
+            sheet.write_row(row, 3, [_benchmark_cell(world, unit, c, release, surveyed) for c in columns])
     book.close()
     return path
 
 
-def _benchmark_cell(world: World, unit: Unit, column: tuple[str, int, bool], release: int) -> float | None:
+def _benchmark_cell(
+    world: World, unit: Unit, column: tuple[str, int, bool], release: int, surveyed: set[tuple[str, int]]
+) -> float | None:
+    """One measure or base cell; blank for a year in which the unit was not surveyed."""
     var, year, is_base = column
-    if not unit.small and not any(o.code == unit.code and o.is_open(date(year, 9, 30)) for o in _orgs(world)):
+    if not unit.small and (unit.code, year) not in surveyed:
         return None
     return base_count(world, unit, var, year) if is_base else benchmark_value(world, unit, var, year, release)
 
 
-def _orgs(world: World):
-    return world.organisations
+def _surveyed(world: World, years: Iterable[int]) -> set[tuple[str, int]]:
+    """(trust, year) pairs for trusts open at the end of that year's fieldwork."""
+    return {(o.code, year) for year in years for o in world.open_organisations(date(year, 9, 30))}
 
 
 def write_benchmark_workbooks(world: World, out_dir: Path) -> list[Path]:
@@ -355,8 +408,3 @@ def write_detailed_workbooks(world: World, out_dir: Path) -> list[Path]:
     out_dir.mkdir(parents=True, exist_ok=True)
     return [render_detailed(world, year, out_dir / detailed_file_name(year)) for year in world.survey_years]
 
-
-__all__ = [
-    "REGIONS", "Unit", "benchmark_value", "base_count", "render_benchmark", "render_detailed",
-    "write_benchmark_workbooks", "write_detailed_workbooks",
-]

@@ -39,7 +39,7 @@ typed as (
                 period_start,
                 lower(trim(measure)),
                 coalesce(lower(trim(breakdown)), 'all')
-            order by vintage desc, loaded_at desc, extract_sha256 desc
+            order by vintage desc nulls last, loaded_at desc nulls last, extract_sha256 desc nulls last
         ) as vintage_rank
     from source
 
