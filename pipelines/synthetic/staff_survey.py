@@ -217,8 +217,9 @@ def benchmark_columns(release: int) -> list[tuple[str, int, bool]]:
             for is_base in (False, True)]
 
 
-def render_benchmark(world: World, release: int, path: Path) -> Path:
+def render_benchmark(truth: SurveyTruth, release: int, path: Path) -> Path:
     """Write one benchmark report workbook."""
+    world = truth.world
     book = xlsxwriter.Workbook(str(path))
     _notes(book, [
         f"NHS Staff Survey {release} benchmark report data, {release - 4}-{release}", SYNTHETIC_BANNER, "",
@@ -241,19 +242,19 @@ def render_benchmark(world: World, release: int, path: Path) -> Path:
         sheet.write_row(0, 0, header)
         for row, unit in enumerate(by_group[group], start=1):
             sheet.write_row(row, 0, [unit.code, unit.name, group_label(group, release)])
-            sheet.write_row(row, 3, [_benchmark_cell(world, unit, c, release, surveyed) for c in columns])
+            sheet.write_row(row, 3, [_benchmark_cell(truth, unit, c, release, surveyed) for c in columns])
     book.close()
     return path
 
 
 def _benchmark_cell(
-    world: World, unit: Unit, column: tuple[str, int, bool], release: int, surveyed: set[tuple[str, int]]
+    truth: SurveyTruth, unit: Unit, column: tuple[str, int, bool], release: int, surveyed: set[tuple[str, int]]
 ) -> float | None:
     """One measure or base cell; blank for a year in which the unit was not surveyed."""
     var, year, is_base = column
     if not unit.small and (unit.code, year) not in surveyed:
         return None
-    return base_count(world, unit, var, year) if is_base else benchmark_value(world, unit, var, year, release)
+    return truth.base_count(unit, var, year) if is_base else truth.benchmark_value(unit, var, year, release)
 
 
 def _surveyed(world: World, years: Iterable[int]) -> set[tuple[str, int]]:
@@ -264,7 +265,8 @@ def _surveyed(world: World, years: Iterable[int]) -> set[tuple[str, int]]:
 def write_benchmark_workbooks(world: World, out_dir: Path) -> list[Path]:
     """One benchmark report workbook per survey year of the world."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    return [render_benchmark(world, year, out_dir / benchmark_file_name(year)) for year in world.survey_years]
+    truth = SurveyTruth(world)
+    return [render_benchmark(truth, year, out_dir / benchmark_file_name(year)) for year in world.survey_years]
 
 
 # --- detailed spreadsheets ----------------------------------------------------------------------
@@ -312,10 +314,10 @@ def questionnaire(year: int) -> list[tuple[str, list[Question]]]:
     ]
 
 
-def option_percentages(world: World, unit: Unit, question: Question, year: int, weighting: str) -> list[float]:
+def option_percentages(truth: SurveyTruth, unit: Unit, question: Question, year: int, weighting: str) -> list[float]:
     """Percentages (0-100, 2 dp) choosing each option: an ordered-logit model around culture."""
-    rng = world.rng("ss-detail", unit.code, question.number, year, weighting)
-    position = question.mean + question.loading * _culture(world, unit.code, year) + rng.normal(scale=0.1)
+    rng = truth.world.rng("ss-detail", unit.code, question.number, year, weighting)
+    position = question.mean + question.loading * truth.culture(unit, year) + rng.normal(scale=0.1)
     k = len(question.options)
     cuts = np.linspace(-1.8, 1.8, k - 1)
     below = 1 / (1 + np.exp(-(cuts - position)))
@@ -346,7 +348,7 @@ def _identifiers(unit: Unit, year: int, weighting: str) -> list[str]:
 WEIGHTINGS = ("Occupation Group", "Unweighted")
 
 
-def _question_sheet(book, bold, name: str, questions: list[Question], world: World, year: int, rows: list[Unit]):
+def _question_sheet(book, bold, name: str, questions: list[Question], truth: SurveyTruth, year: int, rows: list[Unit]):
     sheet = book.add_worksheet(name)
     ids = identifier_labels(year)
     column = len(ids)
@@ -362,14 +364,14 @@ def _question_sheet(book, bold, name: str, questions: list[Question], world: Wor
         for weighting in WEIGHTINGS:
             cells: list[object] = _identifiers(unit, year, weighting)
             for q in questions:
-                base = base_count(world, unit, q.number, year)
-                shares = option_percentages(world, unit, q, year, weighting)
+                base = truth.base_count(unit, q.number, year)
+                shares = option_percentages(truth, unit, q, year, weighting)
                 cells += [base, *([None] * len(shares) if base < PUBLISHER_THRESHOLD else shares)]
             sheet.write_row(row, 0, cells)
             row += 1
 
 
-def _promise_sheet(book, bold, world: World, year: int, rows: list[Unit]) -> None:
+def _promise_sheet(book, bold, truth: SurveyTruth, year: int, rows: list[Unit]) -> None:
     sheet = book.add_worksheet("PEOPLE PROMISE ELEMENTS")
     ids = identifier_labels(year)
     sheet.write(0, 0, f"NHS Staff Survey {year}: People Promise element scores (0-10)")
@@ -381,12 +383,12 @@ def _promise_sheet(book, bold, world: World, year: int, rows: list[Unit]) -> Non
         for weighting in WEIGHTINGS:
             cells: list[object] = _identifiers(unit, year, weighting)
             for code in ELEMENTS:
-                cells += [benchmark_value(world, unit, code, year, year), base_count(world, unit, code, year)]
+                cells += [truth.benchmark_value(unit, code, year, year), truth.base_count(unit, code, year)]
             sheet.write_row(row, 0, cells)
             row += 1
 
 
-def render_detailed(world: World, year: int, path: Path) -> Path:
+def render_detailed(truth: SurveyTruth, year: int, path: Path) -> Path:
     """Write one survey year's detailed organisational results workbook."""
     book = xlsxwriter.Workbook(str(path))
     bold = book.add_format({"bold": True, "text_wrap": True})
@@ -395,10 +397,10 @@ def render_detailed(world: World, year: int, path: Path) -> Path:
         "Results are weighted by occupation group; unweighted results are shown for reference.",
         "Results based on fewer than 10 responses are not shown.",
     ])
-    rows = units(world, year)
+    rows = units(truth.world, year)
     for name, questions in questionnaire(year):
-        _question_sheet(book, bold, name, questions, world, year, rows)
-    _promise_sheet(book, bold, world, year, rows)
+        _question_sheet(book, bold, name, questions, truth, year, rows)
+    _promise_sheet(book, bold, truth, year, rows)
     book.close()
     return path
 
@@ -406,5 +408,6 @@ def render_detailed(world: World, year: int, path: Path) -> Path:
 def write_detailed_workbooks(world: World, out_dir: Path) -> list[Path]:
     """One detailed organisational results workbook per survey year of the world."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    return [render_detailed(world, year, out_dir / detailed_file_name(year)) for year in world.survey_years]
+    truth = SurveyTruth(world)
+    return [render_detailed(truth, year, out_dir / detailed_file_name(year)) for year in world.survey_years]
 

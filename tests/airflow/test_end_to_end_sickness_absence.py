@@ -1,0 +1,101 @@
+"""End to end through real Airflow: the local publisher serves the real monthly files, and
+`airflow dags test` runs ingest -> transform (dbt via Cosmos) -> publish."""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from tests.conftest import PROJECT_ROOT, published_name, real_sickness_files
+
+pytestmark = [pytest.mark.airflow, pytest.mark.xdist_group("airflow")]
+AIRFLOW = str(Path(sys.executable).with_name("airflow"))
+
+
+@pytest.fixture
+def airflow_run(tmp_path, publisher, settings_env):
+    """Run Airflow CLI commands with a throw-away AIRFLOW_HOME and this test's data folder."""
+    from pipelines.airflow_env import airflow_environment
+
+    env = airflow_environment(tmp_path / "airflow_home", base=dict(os.environ))
+
+    def run(*args: str, check: bool = True) -> subprocess.CompletedProcess:
+        result = subprocess.run([AIRFLOW, *args], env=env, cwd=PROJECT_ROOT, capture_output=True, text=True)
+        if check and result.returncode != 0:
+            raise AssertionError(f"airflow {' '.join(args)} failed:\n{(result.stdout + result.stderr)[-4000:]}")
+        return result
+
+    run("db", "migrate")
+    run("pools", "set", "warehouse_writer", "1", "DuckDB single writer")
+    run("dags", "reserialize")
+    return run
+
+
+def _csv_rate(path: Path, code: str) -> float:
+    frame = pd.read_csv(path)
+    return float(frame.loc[frame["ORG_CODE"] == code, "SICKNESS_ABSENCE_RATE_PERCENT"].iloc[0])
+
+
+def test_real_months_travel_every_stage_and_the_release_matches_the_raw_files(airflow_run, publisher, settings_env):
+    _, _, add = publisher
+    files = real_sickness_files()
+    add(files)
+    airflow_run("dags", "test", "ingest_sickness_absence")
+    airflow_run("dags", "test", "transform_marts")
+    airflow_run("dags", "test", "publish_release")
+
+    settings = settings_env()
+    latest = settings.paths.published / "latest"
+    manifest = json.loads((latest / "manifest.json").read_text())
+    for entry in manifest["files"]:
+        from pipelines.publish.release import sha256_of
+
+        assert sha256_of(latest / entry["path"]) == entry["sha256"]
+    assert {e["file_name"] for e in manifest["source_extracts"]} == {published_name(f) for f in files}
+
+    table = pd.read_csv(latest / "benchmarks_network.csv")
+    rates = table[(table["metric_id"] == "sickness_absence_rate") & (table["comparator"] == "network")]
+    april = rates[rates["period_start"] == "2024-04-01"]
+    april_file = files[0]
+    assert april.loc[april["org_code"] == "RC9", "value"].iloc[0] == pytest.approx(_csv_rate(april_file, "RC9"))
+    members = ["RC9", "RD8", "RWK", "RV3", "RYV", "RYC"]
+    expected_median = statistics.median(_csv_rate(april_file, code) for code in members)
+    assert april["median"].iloc[0] == pytest.approx(expected_median)
+    raw = pd.read_csv(april_file)
+    england = raw["FTE_DAYS_LOST"].sum() / raw["FTE_DAYS_AVAILABLE"].sum() * 100
+    england_rows = table[(table["metric_id"] == "sickness_absence_rate") & (table["comparator"] == "england")
+                         & (table["period_start"] == "2024-04-01")]
+    assert england_rows["n"].iloc[0] > 100
+    assert england_rows["comparator_value"].iloc[0] == pytest.approx(england, rel=0.05)
+    assert (latest / "trusts" / "benchmarks_RC9.csv").exists()
+
+
+def test_a_corrupted_month_between_good_ones_is_quarantined_and_latest_stays(airflow_run, publisher, settings_env):
+    _, _, add = publisher
+    files = real_sickness_files()[:3]
+    add(files[:1])
+    airflow_run("dags", "test", "ingest_sickness_absence")
+    airflow_run("dags", "test", "transform_marts")
+    airflow_run("dags", "test", "publish_release")
+    settings = settings_env()
+    first_release = os.readlink(settings.paths.published / "latest")
+
+    corrupt = files[1].read_bytes().replace(b"ORG_CODE", b"ORGANISATION_CODE", 1)
+    add(files, replace={published_name(files[1]): corrupt})
+    failed = airflow_run("dags", "test", "ingest_sickness_absence", check=False)
+    assert "ORGANISATION_CODE" in failed.stdout + failed.stderr or "org_code" in failed.stdout + failed.stderr
+    assert os.readlink(settings.paths.published / "latest") == first_release
+
+    airflow_run("dags", "test", "transform_marts")
+    airflow_run("dags", "test", "publish_release")
+    table = pd.read_csv(settings.paths.published / "latest" / "benchmarks_network.csv")
+    assert sorted(table["period_start"].unique()) == ["2024-04-01", "2024-06-01"]
+    quarantine = list((settings.paths.quarantine / "sickness_absence").iterdir())
+    assert len(quarantine) == 1 and next(quarantine[0].glob("*.csv")).read_bytes() == corrupt

@@ -1,0 +1,72 @@
+"""The analyst's commands: validate a file by hand, see status, refuse bad downloads."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from pipelines.cli import main
+from tests.conftest import real_sickness_files
+
+
+def test_help_lists_what_an_analyst_can_do(capsys):
+    with pytest.raises(SystemExit) as done:
+        main(["--help"])
+    assert done.value.code == 0
+    text = capsys.readouterr().out
+    for command in ("demo", "validate", "backfill", "status", "quarantine", "sources", "releases"):
+        assert command in text
+
+
+def test_validate_passes_a_real_file_and_fails_a_broken_one_with_findings(tmp_path, capsys):
+    good = real_sickness_files()[0]
+    assert main(["validate", "sickness_absence", str(good)]) == 0
+    assert "validation passed" in capsys.readouterr().out
+    broken = tmp_path / "broken.csv"
+    lines = good.read_text().splitlines()
+    lines[5] = lines[5].rsplit(",", 1)[0] + ",87.5"  # a published rate that days lost / available contradicts
+    broken.write_text("\n".join(lines) + "\n")
+    assert main(["validate", "sickness_absence", str(broken)]) == 1
+    out = capsys.readouterr().out
+    assert "rate_consistency" in out and "row=6" in out and "broken.csv" in out
+
+
+def test_validate_names_an_unknown_source():
+    assert main(["validate", "no_such_source", "x.csv"]) == 2
+
+
+def test_status_reports_an_overdue_source(publisher, settings_env):
+    from pipelines.ingest import ingest_source
+    from pipelines.status import source_status
+
+    _, _, add = publisher
+    add(real_sickness_files()[:1])
+    settings = settings_env()
+    ingest_source("sickness_absence", settings, progress=lambda _: None)
+    rows = {row["source_id"]: row for row in source_status(settings, today=date(2026, 11, 26))}
+    assert rows["sickness_absence"]["latest_period"] == "2024-04"
+    assert rows["sickness_absence"]["overdue"] is True
+    assert rows["sickness_absence"]["checked_at"] is not None
+    fresh = {row["source_id"]: row for row in source_status(settings, today=date(2024, 9, 1))}
+    assert fresh["sickness_absence"]["overdue"] is False
+
+
+def test_an_html_error_page_is_refused_at_download(publisher, settings_env):
+    from pipelines.fetch import FetchError, ReleaseLink, download
+
+    url, root, _ = publisher
+    (root / "oops.html").write_text("<html>moved</html>")
+    link = ReleaseLink(url=f"{url}/oops.html", file_name="NHS Sickness Absence rates CSV, April 2024.csv",
+                       period_hint="2024-04")
+    with pytest.raises(FetchError, match="web page"):
+        download(link, settings_env().publisher)
+
+
+def test_a_missing_file_gives_up_after_retries_with_the_address(publisher, settings_env):
+    from pipelines.fetch import FetchError, ReleaseLink, download
+
+    url, _, _ = publisher
+    link = ReleaseLink(url=f"{url}/missing.csv", file_name="missing.csv", period_hint=None)
+    with pytest.raises(FetchError, match="HTTP 404"):
+        download(link, settings_env().publisher)
