@@ -1,183 +1,170 @@
 """Benchmark tables: every trust x metric x period against the network, its peer group and England.
 
 Read from the marts (``marts.fct_culture_outcomes``, ``marts.dim_organisation``,
-``marts.dim_metric``), computed with :mod:`pipelines.stats`, written to
-``benchmarks.benchmark_table`` in the same warehouse. Suppressed values stay suppressed: they
-are never ranked and never enter a comparator's distribution.
+``marts.dim_metric``), computed with :mod:`pipelines.stats` conventions, written to
+``benchmarks.benchmark_table`` (and the method catalogue ``benchmarks.benchmark_methods``) in
+the same warehouse, replaced in one transaction.
+
+Pipeline (each step vectorised over all rows; per-group / per-series calls only where a
+statistic needs the whole group or series):
+
+1. :mod:`.facts` - one normalised cell per trust x metric x period; suppressed cells lose their
+   value, numerator and denominator;
+2. :mod:`.significance` - 95% / 99.8% intervals per cell (Wilson, Byar / exact Poisson);
+3. :mod:`.spc` - XmR chart, icons and recent trend once per trust x metric series;
+4. :mod:`.comparators` - the cells repeated per comparator group;
+5. :mod:`.distribution` - comparator value, median, quartiles, best, worst, rank, percentile;
+6. :mod:`.significance` / :mod:`.funnels` - significance and funnel limits per comparator row.
+
+Suppressed values stay suppressed: they are never ranked and never enter a comparator's
+distribution, pooled value or overdispersion estimate, and every statistic derived from the
+cell is null. Inputs that cannot support a statistic give a ``*_reason`` instead of an error.
 """
 
 from __future__ import annotations
 
 import logging
-from typing import Any
+import time
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
 from pipelines.config import Settings
 
+from . import comparators, distribution, funnels, significance, spc
+from .comparators import COMPARATORS
+from .facts import as_column, load_facts, prepare_cells
+from .methods import methods_frame
+from .schema import (
+    BENCHMARK_SCHEMA,
+    BENCHMARK_TABLE,
+    COLUMN_TYPES,
+    METHOD_COLUMNS,
+    METHODS_TABLE,
+    cast_to_schema,
+    create_table_sql,
+    empty_table,
+    text_column,
+)
+
 log = logging.getLogger(__name__)
 
-BENCHMARK_SCHEMA = "benchmarks"
-BENCHMARK_TABLE = "benchmark_table"
-COMPARATORS = ("network", "peer_group", "england")
+__all__ = [
+    "BENCHMARK_SCHEMA",
+    "BENCHMARK_TABLE",
+    "COMPARATORS",
+    "METHODS_TABLE",
+    "BenchmarkOptions",
+    "build_benchmark_tables",
+    "compute_benchmark_table",
+    "load_facts",
+]
+
+CELL_COLUMNS = (
+    "org_code", "org_name", "metric_id", "metric_name", "unit", "polarity", "benchmark_method", "grain",
+    "period_start", "period_end", "value", "numerator", "denominator", "suppressed", "ci_lower", "ci_upper",
+    "ci_lower_998", "ci_upper_998", "ci_method", "target", "vintage", "extract_sha256",
+    *spc.SERIES_COLUMNS, *spc.POINT_COLUMNS,
+)
 
 
-def load_facts(warehouse: Any) -> pd.DataFrame:
-    """Facts joined to their organisation's comparator groups and their metric's method."""
-    return warehouse.query(
-        """
-        select f.org_code, f.metric_id, f.period_start, f.period_end, f.value, f.numerator, f.denominator,
-               f.suppressed, o.org_name, o.in_network, o.peer_group,
-               m.polarity, m.benchmark_method, m.unit, m.metric_name
-        from marts.fct_culture_outcomes f
-        join marts.dim_organisation o on o.org_code = f.org_code
-        join marts.dim_metric m on m.metric_id = f.metric_id
-        """
-    )
+@dataclass(frozen=True)
+class BenchmarkOptions:
+    """Options of the methods that have them (the defaults are the official tools')."""
+
+    spc: spc.SpcOptions = field(default_factory=spc.SpcOptions)
+    overdispersion_fraction: float = funnels.OVERDISPERSION_FRACTION
 
 
-def comparator_members(facts: pd.DataFrame, comparator: str) -> pd.Series:
-    """The comparator group's label for each row (None where the trust is not in such a group)."""
-    if comparator == "network":
-        return facts["in_network"].map(lambda inside: "network" if inside else None)
-    if comparator == "peer_group":
-        return facts["peer_group"]
-    return pd.Series("england", index=facts.index)
+def compute_benchmark_table(facts: pd.DataFrame, options: BenchmarkOptions | None = None) -> pd.DataFrame:
+    """The benchmark table for every metric, period, trust and comparator (see the module docstring).
+
+    ``facts`` has the columns of :func:`load_facts` (``org_name``, ``metric_name``, ``grain``,
+    ``period_end``, ``target``, ``vintage`` and ``extract_sha256`` may be absent). Returns the
+    columns of :data:`pipelines.benchmark.schema.COLUMNS` with nullable dtypes, ordered by
+    metric, period, comparator and trust.
+    """
+    options = options or BenchmarkOptions()
+    started = time.perf_counter()
+    cells = prepare_cells(facts)
+    if cells.empty:
+        return empty_table()
+    cells = significance.cell_intervals(cells)
+    for name, values in spc.series_statistics(cells, options.spc).items():
+        cells[name] = as_column(values)
+    rows = comparators.expand(cells)
+    groups = distribution.group_statistics(cells, rows)
+    positions = distribution.row_positions(cells, rows, groups)
+    compared = significance.compare_rows(cells, rows.cell, positions["comparator_value"], rows.no_group)
+    funnel = funnels.funnel_statistics(cells, rows, groups, options.overdispersion_fraction)
+
+    columns: dict[str, object] = {name: _expand(cells[name].to_numpy(), rows.cell, COLUMN_TYPES[name])
+                                  for name in CELL_COLUMNS}
+    columns["comparator"] = rows.comparator
+    columns["comparator_group"] = rows.group
+    columns.update(positions)
+    columns.update(compared)
+    columns.update(funnel)
+    _null_derived_of_unusable(columns, cells["usable"].to_numpy()[rows.cell])
+    table = cast_to_schema(columns)
+    log.info("benchmark table: %d rows (%d cells, %d comparator groups) in %.1f s", len(table), len(cells),
+             rows.n_groups, time.perf_counter() - started)
+    return table
 
 
-def _group_statistics(group: pd.DataFrame, comparator: str, label: str) -> pd.DataFrame:
-    from pipelines.stats import compare_to_benchmark, distribution_summary, rank_and_percentile
-
-    usable = group[~group["suppressed"].fillna(False).astype(bool) & group["value"].notna()]
-    values = usable["value"].astype(float).to_numpy()
-    summary = distribution_summary(values)
-    polarity = str(group["polarity"].iloc[0])
-    method = str(group["benchmark_method"].iloc[0])
-    pooled = _pooled_value(usable, method)
-    comparator_value = pooled if pooled is not None else summary["median"]
-    rows = []
-    for _, row in group.iterrows():
-        suppressed = bool(row["suppressed"]) if pd.notna(row["suppressed"]) else False
-        value = None if suppressed or pd.isna(row["value"]) else float(row["value"])
-        rank = percentile = None
-        if value is not None and summary["n"] > 0:
-            rank, percentile = rank_and_percentile(value, values, polarity)
-        lower, upper, ci_method = _interval(row, method, suppressed)
-        significance = (
-            compare_to_benchmark(value, lower, upper, comparator_value, polarity)
-            if value is not None and lower is not None
-            else "Not compared"
-        )
-        rows.append(
-            {
-                "org_code": row["org_code"],
-                "org_name": row["org_name"],
-                "metric_id": row["metric_id"],
-                "period_start": row["period_start"],
-                "period_end": row["period_end"],
-                "comparator": comparator,
-                "comparator_group": label,
-                "value": value,
-                "numerator": None if suppressed else _float(row["numerator"]),
-                "denominator": None if suppressed else _float(row["denominator"]),
-                "suppressed": suppressed,
-                "comparator_value": comparator_value,
-                "comparator_value_method": "pooled numerator / denominator" if pooled is not None else "median",
-                "median": summary["median"],
-                "q1": summary["q1"],
-                "q3": summary["q3"],
-                "best": summary["max"] if polarity != "lower_is_better" else summary["min"],
-                "worst": summary["min"] if polarity != "lower_is_better" else summary["max"],
-                "n": summary["n"],
-                "rank": rank,
-                "percentile": percentile,
-                "ci_lower": lower,
-                "ci_upper": upper,
-                "ci_method": ci_method,
-                "significance": significance,
-                "polarity": polarity,
-                "benchmark_method": method,
-                "quantile_method": "interpolated percentiles (Fingertips / numpy linear)",
-            }
-        )
-    return pd.DataFrame.from_records(rows)
+def _expand(values: np.ndarray, cell: np.ndarray, kind: str) -> object:
+    """A cell column repeated for each comparator row (text via category codes: no string copies)."""
+    if kind == "text":
+        codes, uniques = pd.factorize(values, use_na_sentinel=True)
+        return text_column(pd.Categorical.from_codes(codes, categories=pd.Index(uniques, dtype=object)))[cell]
+    return values[cell]
 
 
-def _float(value: Any) -> float | None:
-    return None if value is None or pd.isna(value) else float(value)
+def _null_derived_of_unusable(columns: dict[str, np.ndarray], usable: np.ndarray) -> None:
+    """Belt and braces: no statistic of the trust's own cell survives on a suppressed row."""
+    for name in ("rank", "percentile", "ci_lower", "ci_upper", "ci_lower_998", "ci_upper_998",
+                 "funnel_size", "funnel_ratio", "funnel_lower_95", "funnel_upper_95", "funnel_lower_998",
+                 "funnel_upper_998", "funnel_adj_lower_95", "funnel_adj_upper_95", "funnel_adj_lower_998",
+                 "funnel_adj_upper_998"):
+        values = np.asarray(columns[name], dtype=float).copy()
+        values[~usable] = np.nan
+        columns[name] = values
+    for name in ("funnel_flag", "funnel_flag_adjusted", "spc_point_variation", "spc_point_rules", "ci_method"):
+        values = columns[name]
+        if isinstance(values, pd.Categorical):
+            values = values.copy()
+            values[~usable] = np.nan
+        else:
+            values = np.asarray(values, dtype=object).copy()
+            values[~usable] = None
+        columns[name] = values
 
 
-def _pooled_value(usable: pd.DataFrame, method: str) -> float | None:
-    """England's (or the group's) own rate: total numerator over total denominator."""
-    if method not in {"proportion", "rate"}:
-        return None
-    both = usable[usable["numerator"].notna() & usable["denominator"].notna()]
-    if both.empty or float(both["denominator"].sum()) <= 0:
-        return None
-    scale = 100.0 if str(usable["unit"].iloc[0]) == "percent" else 1.0
-    return float(both["numerator"].sum()) / float(both["denominator"].sum()) * scale
-
-
-def _interval(row: pd.Series, method: str, suppressed: bool) -> tuple[float | None, float | None, str | None]:
-    """95% interval by the metric's method (Wilson for proportions, Byar/exact Poisson for rates)."""
-    from pipelines.stats import byar_interval, wilson_interval
-
-    numerator, denominator = _float(row["numerator"]), _float(row["denominator"])
-    if suppressed or numerator is None or denominator is None or denominator <= 0:
-        return None, None, None
-    scale = 100.0 if str(row["unit"]) == "percent" else 1.0
-    if method == "proportion" and numerator <= denominator:
-        lower, upper = wilson_interval(numerator, denominator)
-        return lower * scale, upper * scale, "Wilson score 95%"
-    if method == "rate":
-        lower, upper = byar_interval(numerator)
-        return lower / denominator * scale, upper / denominator * scale, "Byar (exact Poisson below 10) 95%"
-    return None, None, None
-
-
-def compute_benchmark_table(facts: pd.DataFrame) -> pd.DataFrame:
-    """The benchmark table for every metric, period and comparator."""
-    parts = []
-    for comparator in COMPARATORS:
-        frame = facts.assign(_group=comparator_members(facts, comparator))
-        frame = frame[frame["_group"].notna()]
-        for (_, _, label), group in frame.groupby(["metric_id", "period_start", "_group"], sort=True):
-            parts.append(_group_statistics(group, comparator, str(label)))
-    if not parts:
-        return pd.DataFrame()
-    table = pd.concat(parts, ignore_index=True)
-    return table.replace({np.nan: None})
-
-
-def build_benchmark_tables(settings: Settings) -> dict[str, int]:
-    """Compute from the marts and replace ``benchmarks.benchmark_table`` in one transaction."""
+def build_benchmark_tables(settings: Settings, options: BenchmarkOptions | None = None) -> dict[str, int]:
+    """Compute from the marts and replace ``benchmarks.benchmark_table`` and
+    ``benchmarks.benchmark_methods`` in one transaction."""
     from pipelines.warehouse.connection import connect
-    from pipelines.warehouse.loader import _sql_type
 
+    options = options or BenchmarkOptions()
     with connect(settings) as warehouse:
         facts = load_facts(warehouse)
-        table = compute_benchmark_table(facts)
-        log.info("benchmark table: %d rows for %d metrics", len(table), facts["metric_id"].nunique())
+        table = compute_benchmark_table(facts, options)
+        methods = methods_frame(options.spc, options.overdispersion_fraction)
+        started = time.perf_counter()
         with warehouse.transaction():
             warehouse.execute(f"create schema if not exists {BENCHMARK_SCHEMA}")
             warehouse.execute(f"drop table if exists {BENCHMARK_SCHEMA}.{BENCHMARK_TABLE}")
-            if not table.empty:
-                typed = _typed(table)
-                columns = ", ".join(f'"{c}" {_sql_type(typed[c].dtype)}' for c in typed.columns)
-                warehouse.execute(f"create table {BENCHMARK_SCHEMA}.{BENCHMARK_TABLE} ({columns})")
-                warehouse.insert(BENCHMARK_SCHEMA, BENCHMARK_TABLE, typed)
-    return {"rows": int(len(table)), "metrics": int(facts["metric_id"].nunique())}
-
-
-def _typed(table: pd.DataFrame) -> pd.DataFrame:
-    typed = table.copy()
-    for column in ("value", "numerator", "denominator", "comparator_value", "median", "q1", "q3", "best", "worst",
-                   "percentile", "ci_lower", "ci_upper"):
-        typed[column] = pd.to_numeric(typed[column], errors="coerce").astype("Float64")
-    for column in ("n", "rank"):
-        typed[column] = pd.to_numeric(typed[column], errors="coerce").astype("Int64")
-    typed["suppressed"] = typed["suppressed"].astype("boolean")
-    for column in ("period_start", "period_end"):
-        typed[column] = pd.to_datetime(typed[column]).dt.date
-    return typed
+            warehouse.execute(create_table_sql(BENCHMARK_SCHEMA, BENCHMARK_TABLE))
+            warehouse.insert(BENCHMARK_SCHEMA, BENCHMARK_TABLE, table)
+            warehouse.execute(f"drop table if exists {BENCHMARK_SCHEMA}.{METHODS_TABLE}")
+            columns = ", ".join(f'"{name}" {kind}' for name, kind in METHOD_COLUMNS.items())
+            warehouse.execute(f"create table {BENCHMARK_SCHEMA}.{METHODS_TABLE} ({columns})")
+            warehouse.insert(BENCHMARK_SCHEMA, METHODS_TABLE, methods)
+        log.info("benchmark table written in %.1f s", time.perf_counter() - started)
+    return {
+        "rows": int(len(table)),
+        "metrics": int(table["metric_id"].nunique()),
+        "organisations": int(table["org_code"].nunique()),
+        "methods": int(len(methods)),
+    }

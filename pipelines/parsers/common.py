@@ -150,6 +150,8 @@ def parse_number(
     if isinstance(raw, (int, float)):
         if isinstance(raw, float) and math.isnan(raw):
             return Cell(None)
+        if isinstance(raw, int):
+            raw = float(raw) if abs(raw) < 1e300 else math.inf
         if math.isinf(raw):
             raise ParseError(f"expected a finite number, found {raw!r}", file=file, sheet=sheet, row=row, column=column)
         return Cell(float(raw))
@@ -167,7 +169,10 @@ def parse_number(
         raise ParseError(
             f"expected a number, found {shown!r}", file=file, sheet=sheet, row=row, column=column
         )
-    return Cell(float(candidate))
+    number = float(candidate)
+    if math.isinf(number):
+        raise ParseError(f"expected a finite number, found {text[:40]!r}", file=file, sheet=sheet, row=row, column=column)
+    return Cell(number)
 
 
 def check_ods_code(raw: object, *, file: Path | str, row: int | None, column: str, sheet: str | None = None) -> str:

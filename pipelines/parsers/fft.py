@@ -49,10 +49,11 @@ from pipelines.parsers.spreadsheet import (
     find_label,
     is_number,
     open_workbook,
+    percent_scale,
     read_header,
-    read_number,
     record,
     row_code,
+    row_number,
 )
 
 SOURCE_ID = "fft"
@@ -134,8 +135,17 @@ ALIASES: dict[str, tuple[str, ...]] = {
     "extremely_unlikely": ("Extremely Unlikely",),
 }
 CODE_LABELS = ALIASES["org_code"]
-COUNT_COLUMNS = ("total_responses", "very_good", "good", "poor", "very_poor",
-                 "extremely_likely", "likely", "unlikely", "extremely_unlikely")
+COUNT_COLUMNS = (
+    "total_responses",
+    "very_good",
+    "good",
+    "poor",
+    "very_poor",
+    "extremely_likely",
+    "likely",
+    "unlikely",
+    "extremely_unlikely",
+)
 
 
 @dataclass(frozen=True)
@@ -163,7 +173,9 @@ _TITLE = re.compile(
     rf"^(?P<setting>.+?)\s+friends\s+(?:and|&)\s+family\s+test\b.*?\b(?P<month>{_MONTHS})\s+(?P<year>\d{{4}})\s*$",
     re.IGNORECASE,
 )
-_AGGREGATE = re.compile(r"^(england|selection|total|national|all (trusts|organisations|providers))\b", re.IGNORECASE)
+_AGGREGATE = re.compile(
+    r"^(england|selection|total|national|all (trusts|organisations|providers))\b", re.IGNORECASE
+)
 _ODS_CODE = re.compile(ODS_CODE_PATTERN)
 
 
@@ -183,13 +195,19 @@ def parse_title(raw: object, *, file: Path | str) -> Title:
     if not found:
         raise ParseError(
             f"expected a title like 'Inpatient Friends and Family Test (FFT) Data - July 2025', found {text[:80]!r}",
-            file=file, sheet=sheet, row=row, column="A",
+            file=file,
+            sheet=sheet,
+            row=row,
+            column="A",
         )
     setting = SETTING_NAMES.get(normalise_header(found["setting"]))
     if setting is None:
         raise ParseError(
             f"unknown FFT setting {found['setting']!r} in the title (known: {sorted(set(SETTING_NAMES))})",
-            file=file, sheet=sheet, row=row, column="A",
+            file=file,
+            sheet=sheet,
+            row=row,
+            column="A",
         )
     month = list(calendar.month_name).index(found["month"].title())
     return Title(setting, date(int(found["year"]), month, 1))
@@ -221,8 +239,13 @@ def parse(path: Path) -> ParsedExtract:
 def _file_name_note(path: Path, title: Title) -> list[str]:
     """Say so when the file name names another month: the title wins, but analysts should know."""
     named = re.search(rf"({_MONTHS})[-_ ]?(\d{{4}})", path.name, re.IGNORECASE)
-    if named and (named[1].title(), int(named[2])) != (calendar.month_name[title.month.month], title.month.year):
-        return [f"file name says {named[1]} {named[2]} but the title says {title.month:%B %Y}: the title is used"]
+    if named and (named[1].title(), int(named[2])) != (
+        calendar.month_name[title.month.month],
+        title.month.year,
+    ):
+        return [
+            f"file name says {named[1]} {named[2]} but the title says {title.month:%B %Y}: the title is used"
+        ]
     return []
 
 
@@ -233,25 +256,42 @@ def _read_table(
     label_row, _ = find_label(sheet, CODE_LABELS, expected_row=setting.header_row)
     header = read_header(sheet, label_row)
     positions = match_columns(
-        header.labels, ALIASES, required=("org_code", "total_responses"),
-        file=sheet.file, sheet=sheet.name, row=header.first_row,
+        header.labels,
+        ALIASES,
+        required=("org_code", "total_responses"),
+        file=sheet.file,
+        sheet=sheet.name,
+        row=header.first_row,
     )
     family = _family(sheet, header, positions)
     if family.positive == "percentage_recommended" and month >= QUESTION_CHANGE:
-        notes.append(f"{sheet.name}: 'Percentage Recommended' published for {month:%B %Y} (after the April 2020 change)")
+        notes.append(
+            f"{sheet.name}: 'Percentage Recommended' published for {month:%B %Y} (after the April 2020 change)"
+        )
     scale = _percent_scale(sheet, header, positions, family, notes)
+    period = {"period_start": month, "period_end": month_end(month.year, month.month), "grain": "month"}
     rows: list[dict[str, object]] = []
     for number, cells in sheet.iter_rows(header.last_row + 1):
         code = row_code(
-            sheet, header, cells, number=number, position=positions["org_code"], pattern=_ODS_CODE,
-            aggregate=_AGGREGATE, label_positions=_label_columns(positions),
+            sheet,
+            header,
+            cells,
+            number=number,
+            position=positions["org_code"],
+            pattern=_ODS_CODE,
+            aggregate=_AGGREGATE,
+            label_positions=_label_columns(positions),
         )
         if code is None:
             continue
         context = _Row(sheet, header, positions, number, cells)
-        rows.extend(_observations(context, code, family, scale, table.breakdown, month))
+        rows.extend(_observations(context, code, family, scale, {**period, "breakdown": table.breakdown}))
     if not rows:
-        raise sheet.error("no trust rows found below the header", row=header.last_row + 1, column=header.text(positions["org_code"]))
+        raise sheet.error(
+            "no trust rows found below the header",
+            row=header.last_row + 1,
+            column=header.text(positions["org_code"]),
+        )
     return rows
 
 
@@ -274,10 +314,12 @@ def _percent_scale(
     """1 when percentages are fractions (as published), 100 when a file carries 0-100 values."""
     columns = [positions[name] for name in (family.positive, family.negative) if name in positions]
     values = [
-        cells[c] for _, cells in sheet.iter_rows(header.last_row + 1) for c in columns
+        cells[c]
+        for _, cells in sheet.iter_rows(header.last_row + 1)
+        for c in columns
         if c < len(cells) and is_number(cells[c])
     ]
-    if any(v > 1.0 + 1e-9 for v in values):
+    if percent_scale(values) == 100.0:
         notes.append(f"{sheet.name}: percentages published as 0-100, stored as fractions 0-1")
         return 100.0
     return 1.0
@@ -303,14 +345,18 @@ class _Row:
         return value or None
 
     def number_of(self, name: str) -> Cell:
+        """A count or share, checked: never negative, and counts are whole numbers."""
         position = self.positions.get(name)
-        if position is None:
-            return Cell(None)
-        raw = self.cells[position] if position < len(self.cells) else None
-        column = self.header.text(position)
-        cell = read_number(raw, tokens=TOKENS, file=self.sheet.file, sheet=self.sheet.name, row=self.number, column=column)
+        cell = row_number(self.sheet, self.header, self.cells, position, row=self.number, tokens=TOKENS)
+        column = self.header.text(position) if position is not None else name
         if cell.value is not None and cell.value < 0:
-            raise self.sheet.error(f"negative value {cell.value} where a count or share belongs", row=self.number, column=column)
+            raise self.sheet.error(
+                f"negative value {cell.value} where a count or share belongs", row=self.number, column=column
+            )
+        if cell.value is not None and name in COUNT_COLUMNS and not cell.value.is_integer():
+            raise self.sheet.error(
+                f"expected a whole number of responses, found {cell.value}", row=self.number, column=column
+            )
         return cell
 
     def total_of(self, names: tuple[str, ...]) -> float | None:
@@ -320,33 +366,44 @@ class _Row:
 
 
 def _observations(
-    row: _Row, code: str, family: Family, scale: float, breakdown: str, month: date
+    row: _Row, code: str, family: Family, scale: float, period: dict[str, object]
 ) -> list[dict[str, object]]:
-    """The percentage positive/negative and total responses of one trust row."""
+    """The percentage positive/negative and total responses of one trust row (period: period and breakdown)."""
     common = {
+        **period,
         "org_code": code,
         "org_name": row.text("org_name"),
         "icb_code": row.text("icb_code"),
-        "period_start": month,
-        "period_end": month_end(month.year, month.month),
-        "grain": "month",
-        "breakdown": breakdown,
         "source_sheet": row.sheet.name,
         "source_row": row.number,
     }
     total = row.number_of("total_responses")
     out = []
-    for measure, parts in ((family.positive, family.positive_parts), (family.negative, family.negative_parts)):
+    for measure, parts in (
+        (family.positive, family.positive_parts),
+        (family.negative, family.negative_parts),
+    ):
         share = row.number_of(measure)
         if share.value is None and not share.suppressed:
             continue
         value = None if share.value is None else share.value / scale
         if value is not None and value > 1.0 + 1e-9:
             raise row.sheet.error(
-                f"share {share.value} is above 100%", row=row.number, column=row.header.text(row.positions[measure])
+                f"share {share.value} is above 100%",
+                row=row.number,
+                column=row.header.text(row.positions[measure]),
             )
-        out.append(record(share, **common, measure=measure, value=value, numerator=row.total_of(parts),
-                          denominator=total.value, unit="fraction"))
+        out.append(
+            record(
+                share,
+                **common,
+                measure=measure,
+                value=value,
+                numerator=row.total_of(parts),
+                denominator=total.value,
+                unit="fraction",
+            )
+        )
     if total.value is not None or total.suppressed:
         out.append(record(total, **common, measure="total_responses", unit="count"))
     return out

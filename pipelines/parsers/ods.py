@@ -222,16 +222,17 @@ def find_splits(pairs: Iterable[tuple[str, str]]) -> dict[str, list[str]]:
 def resolve_successors(pairs: Iterable[tuple[str, str]]) -> dict[str, str]:
     """Map every predecessor to its final successor, following chains (A->B, B->C gives A->C).
 
-    ``pairs`` are (old code, new code), e.g. ``zip(table.old_code, table.new_code)``. Raises
-    ValueError naming the codes for a split (see :func:`find_splits`) or a cycle, because either
-    would otherwise send a trust's history to an arbitrary or endless successor.
+    ``pairs`` are (old code, new code), e.g. ``zip(table.old_code, table.new_code)``.
+
+    - A split predecessor (several successors, see :func:`find_splits`) is left out of the
+      mapping and a chain stops at it: its history stays under its own code until someone
+      decides how to divide it, rather than going to whichever successor happened to come first.
+    - A self-pair (A->A) says nothing and is ignored.
+    - A cycle raises ValueError naming the codes, since no final successor exists.
     """
-    pairs = list(pairs)
+    pairs = [(old, new) for old, new in pairs if old != new]
     splits = find_splits(pairs)
-    if splits:
-        shown = "; ".join(f"{old} -> {', '.join(new)}" for old, new in splits.items())
-        raise ValueError(f"cannot resolve successors: split predecessor(s) {shown}")
-    direct = dict(pairs)
+    direct = {old: new for old, new in pairs if old not in splits}
     return {old: _final_successor(old, direct) for old in sorted(direct)}
 
 

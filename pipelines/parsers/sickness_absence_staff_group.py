@@ -74,10 +74,15 @@ def _row(line: Line) -> dict[str, object]:
 
 
 def suppression_token(lost: Cell, available: Cell, rate: Cell) -> str | None:
-    """The publisher's own token if any cell has one; ``blank<=330`` for a blanked small group."""
+    """Why the rate is absent: the publisher's token, or ``blank<=330`` for a blanked small group.
+
+    A line whose rate is published is never suppressed, even if another cell carries a token,
+    because the flag describes the observation's value.
+    """
+    if rate.value is not None:
+        return None
     token = next((cell.token for cell in (rate, lost, available) if cell.suppressed), None)
     if token is not None:
         return token
-    blank = lost.value is None and rate.value is None
     small = available.value is not None and available.value <= BLANKING_THRESHOLD
-    return BLANKED_TOKEN if blank and small else None
+    return BLANKED_TOKEN if lost.value is None and small else None

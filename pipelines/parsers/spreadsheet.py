@@ -124,6 +124,16 @@ def read_number(
     return cell
 
 
+def percent_scale(values: Iterable[float]) -> float:
+    """100 when shares are published as 0-100, 1 when as fractions 0-1.
+
+    Publishers use both. The majority of non-zero values decides, so one stray value above 1 in
+    a fraction column is reported as out of range instead of shrinking the column a hundredfold.
+    """
+    positive = [v for v in values if v > 0]
+    return 100.0 if positive and sum(v > 1.0 + 1e-9 for v in positive) > len(positive) / 2 else 1.0
+
+
 @dataclass(frozen=True)
 class Sheet:
     """One worksheet's cells, addressed by 1-based row (as Excel shows it) and 0-based column."""
@@ -179,7 +189,9 @@ class Workbook:
     def find_sheet(self, *candidates: str) -> str | None:
         """The first sheet whose name matches a candidate (case and spacing ignored)."""
         present = {normalise_header(n): n for n in self.sheet_names}
-        return next((present[normalise_header(c)] for c in candidates if normalise_header(c) in present), None)
+        return next(
+            (present[normalise_header(c)] for c in candidates if normalise_header(c) in present), None
+        )
 
     def sheet(self, name: str, *alternatives: str) -> Sheet:
         """A sheet by name (or an alternative name); a ParseError listing the sheets present if absent."""
@@ -218,14 +230,17 @@ def open_workbook(path: Path | str) -> Workbook:
         raise ParseError("the file is empty", file=path)
     if _HTML_START.match(head):
         raise ParseError(
-            "the file is an HTML page, not a workbook (the publisher probably served an error page)", file=path
+            "the file is an HTML page, not a workbook (the publisher probably served an error page)",
+            file=path,
         )
     if not head.startswith(_ZIP_MAGIC):
         raise ParseError("the file is not an Excel .xlsx/.xlsm workbook (no zip signature)", file=path)
     try:
         book = CalamineWorkbook.from_path(str(path))
     except CalamineError as exc:
-        raise ParseError(f"the workbook cannot be opened, it looks truncated or damaged ({exc})", file=path) from exc
+        raise ParseError(
+            f"the workbook cannot be opened, it looks truncated or damaged ({exc})", file=path
+        ) from exc
     return Workbook(path, book)
 
 
@@ -270,6 +285,28 @@ class Header:
     def text(self, position: int) -> str:
         """The published label of a column, for messages."""
         return self.labels[position] if 0 <= position < len(self.labels) else column_letter(position)
+
+
+def row_number(
+    sheet: Sheet,
+    header: Header,
+    cells: Sequence[object],
+    position: int | None,
+    *,
+    row: int,
+    tokens: Iterable[str] = (),
+) -> Cell:
+    """The numeric cell at a column of a data row; blank where the layout has no such column."""
+    if position is None or position >= len(cells):
+        return Cell(None)
+    return read_number(
+        cells[position],
+        tokens=tokens,
+        file=sheet.file,
+        sheet=sheet.name,
+        row=row,
+        column=header.text(position),
+    )
 
 
 def _is_label_row(sheet: Sheet, number: int) -> bool:
@@ -326,11 +363,6 @@ def check_no_duplicates(frame: pd.DataFrame, *, file: Path | str) -> None:
             row=exc.row,
             column=exc.column,
         ) from exc
-
-
-def first_text(cells: Sequence[object]) -> str:
-    """The first non-blank text in a row, for messages and aggregate-row labels."""
-    return next((cell_text(v) for v in cells if isinstance(v, str) and v.strip()), "")
 
 
 def record(cell: Cell | None = None, **fields: object) -> dict[str, object]:

@@ -45,10 +45,11 @@ from pipelines.parsers.spreadsheet import (
     is_blank,
     locate_label,
     open_workbook,
+    percent_scale,
     read_header,
-    read_number,
     record,
     row_code,
+    row_number,
     slug,
 )
 
@@ -74,7 +75,11 @@ QUESTION_ALIASES: dict[tuple[int, str], str] = {
     (2025, "q26a"): "thinking_about_leaving",
 }
 # People Promise sheet element names that are themes, not elements.
-ELEMENT_ALIASES = {"staff_engagement": "theme_engagement", "engagement": "theme_engagement", "morale": "theme_morale"}
+ELEMENT_ALIASES = {
+    "staff_engagement": "theme_engagement",
+    "engagement": "theme_engagement",
+    "morale": "theme_morale",
+}
 
 BENCHMARK_ALIASES: dict[str, tuple[str, ...]] = {
     "org_code": ("org_id", "ODS code"),
@@ -96,7 +101,9 @@ _QUESTION_ID = re.compile(r"^\s*q\s*(\d+)\s*([a-z]?)\b", re.IGNORECASE)
 _ELEMENT = re.compile(r"^(?P<code>.+?)\s*-\s*score$", re.IGNORECASE)
 _REGION_CODE = re.compile(r"^Y\d{2}$")
 _ICB_CODE = re.compile(r"^Q[A-Z0-9]{2}$")
-_YEAR_IN_NOTES = re.compile(r"staff\s+survey\s+(20\d{2})\b|\b(20\d{2})\s+(?:nhs\s+)?staff\s+survey", re.IGNORECASE)
+_YEAR_IN_NOTES = re.compile(
+    r"staff\s+survey\s+(20\d{2})\b|\b(20\d{2})\s+(?:nhs\s+)?staff\s+survey", re.IGNORECASE
+)
 _YEAR_IN_NAME = re.compile(r"nss\s*(\d{2})(?!\d)", re.IGNORECASE)
 
 
@@ -146,7 +153,12 @@ def _apply_threshold(value: Cell, base: Cell, min_responses: int | None) -> Cell
     """A blank value becomes a suppressed one; a value on too few responses is suppressed."""
     if value.value is None and value.token is None:
         return Cell(None, BLANK_TOKEN)
-    if min_responses is not None and value.value is not None and base.value is not None and base.value < min_responses:
+    if (
+        min_responses is not None
+        and value.value is not None
+        and base.value is not None
+        and base.value < min_responses
+    ):
         return Cell(None, f"<{min_responses}")
     return value
 
@@ -171,6 +183,7 @@ class _Column:
     year: int
     position: int
     base: int | None
+    label: str  # the published header, for messages
 
 
 @dataclass(frozen=True)
@@ -202,7 +215,9 @@ def parse_benchmark_workbook(path: Path, *, min_responses: int | None = None) ->
     if not data_sheets:
         raise ParseError(
             f"no data sheet: no sheet has an 'org_id' header in its first rows; sheets present: {book.sheet_names}",
-            file=path, row=1, column="org_id",
+            file=path,
+            row=1,
+            column="org_id",
         )
     frame = observation_frame(rows)
     check_no_duplicates(frame, file=path)
@@ -223,15 +238,27 @@ def _benchmark_columns(sheet: Sheet, header: Header) -> list[_Column]:
         elif found := _VALUE.match(text):
             values.append((found["var"], int(found["year"]), position))
     if not values:
-        raise sheet.error("no <VAR>_<YYYY> measure columns in the header", row=header.first_row, column="<VAR>_<YYYY>")
-    return [_Column(var, year, position, bases.get((var, year))) for var, year, position in values]
+        raise sheet.error(
+            "no <VAR>_<YYYY> measure columns in the header", row=header.first_row, column="<VAR>_<YYYY>"
+        )
+    return [
+        _Column(var, year, position, bases.get((var, year)), header.text(position))
+        for var, year, position in values
+    ]
 
 
-def _benchmark_sheet(sheet: Sheet, header_row: int, min_responses: int | None, notes: list[str]) -> list[dict]:
+def _benchmark_sheet(
+    sheet: Sheet, header_row: int, min_responses: int | None, notes: list[str]
+) -> list[dict]:
     """One benchmarking group's sheet as observations."""
     header = read_header(sheet, header_row, two_rows=False)
     positions = match_columns(
-        header.labels, BENCHMARK_ALIASES, required=("org_code",), file=sheet.file, sheet=sheet.name, row=header_row
+        header.labels,
+        BENCHMARK_ALIASES,
+        required=("org_code",),
+        file=sheet.file,
+        sheet=sheet.name,
+        row=header_row,
     )
     columns = _benchmark_columns(sheet, header)
     values = list(_benchmark_values(sheet, header, positions, columns))
@@ -253,8 +280,14 @@ def _benchmark_values(
     fallback_group = sheet.name
     for number, cells in sheet.iter_rows(header.last_row + 1):
         code = row_code(
-            sheet, header, cells, number=number, position=positions["org_code"], pattern=SURVEY_CODE,
-            aggregate=_AGGREGATE, label_positions=[positions[k] for k in ("org_name", "org_type") if k in positions],
+            sheet,
+            header,
+            cells,
+            number=number,
+            position=positions["org_code"],
+            pattern=SURVEY_CODE,
+            aggregate=_AGGREGATE,
+            label_positions=[positions[k] for k in ("org_name", "org_type") if k in positions],
         )
         if code is None:
             continue
@@ -264,29 +297,32 @@ def _benchmark_values(
             yield _Value(number, code, ids, column, *_value_and_base(sheet, header, cells, number, column))
 
 
-def _value_and_base(sheet: Sheet, header: Header, cells: list[object], number: int, column: _Column) -> tuple[Cell, Cell]:
+def _value_and_base(
+    sheet: Sheet, header: Header, cells: list[object], number: int, column: _Column
+) -> tuple[Cell, Cell]:
     def read(position: int | None) -> Cell:
-        if position is None or position >= len(cells):
-            return Cell(None)
-        return read_number(cells[position], tokens=TOKENS, file=sheet.file, sheet=sheet.name, row=number,
-                           column=header.text(position))
+        return row_number(sheet, header, cells, position, row=number, tokens=TOKENS)
 
     value, base = read(column.position), read(column.base)
     if _unit(column.var) == SCORE_UNIT:
         _check_range(value, 10, sheet, number, header.text(column.position))
     if base.value is not None and base.value < 0:
-        raise sheet.error(f"negative base count {base.value}", row=number, column=header.text(column.base or 0))
+        raise sheet.error(
+            f"negative base count {base.value}", row=number, column=header.text(column.base or 0)
+        )
     return value, base
 
 
 def _fraction_scales(sheet: Sheet, values: list[_Value], notes: list[str]) -> dict[int, float]:
     """100 for a fraction column published as 0-100 (noted), so it is stored as 0-1."""
-    scales: dict[int, float] = {}
+    by_column: dict[int, list[float]] = {}
     for v in values:
-        if _unit(v.column.var) == FRACTION_UNIT and v.value.value is not None and v.value.value > 1:
-            scales[v.column.position] = 100.0
-    for position in sorted(scales):
-        notes.append(f"{sheet.name}: column {column_letter(position)} published as 0-100, stored as a fraction")
+        if _unit(v.column.var) == FRACTION_UNIT and v.value.value is not None:
+            by_column.setdefault(v.column.position, []).append(v.value.value)
+    scales = {position: percent_scale(found) for position, found in by_column.items()}
+    labels = {v.column.position: v.column.label for v in values}
+    for position in sorted(p for p, scale in scales.items() if scale != 1.0):
+        notes.append(f"{sheet.name}: column {labels[position]!r} published as 0-100, stored as a fraction")
     return scales
 
 
@@ -295,18 +331,30 @@ def _benchmark_record(sheet: Sheet, v: _Value, scale: float, min_responses: int 
     cell = _apply_threshold(v.value, v.base, threshold)
     value = None if cell.value is None else cell.value / scale
     if value is not None and value > 1 and _unit(v.column.var) == FRACTION_UNIT:
-        raise sheet.error(f"fraction {cell.value} above 100%", row=v.row, column=column_letter(v.column.position))
+        raise sheet.error(f"fraction {cell.value} above 100%", row=v.row, column=v.column.label)
     return record(
-        cell, **v.ids, org_code=v.code, **_period(v.column.year), measure=v.column.var, breakdown="all",
-        value=value, denominator=v.base.value, unit=_unit(v.column.var), source_sheet=sheet.name, source_row=v.row,
+        cell,
+        **v.ids,
+        org_code=v.code,
+        **_period(v.column.year),
+        measure=v.column.var,
+        breakdown="all",
+        value=value,
+        denominator=v.base.value,
+        unit=_unit(v.column.var),
+        source_sheet=sheet.name,
+        source_row=v.row,
     )
 
 
 def _ids(cells: list[object], positions: dict[str, int]) -> dict[str, object]:
     """Organisation identifiers of a row (region and ICB only when they are codes)."""
+
     def text(name: str) -> str | None:
         position = positions.get(name)
-        return (cell_text(cells[position]) or None) if position is not None and position < len(cells) else None
+        return (
+            (cell_text(cells[position]) or None) if position is not None and position < len(cells) else None
+        )
 
     region, icb = text("region"), text("icb")
     return {
@@ -349,7 +397,9 @@ def parse_detailed_workbook(path: Path, *, min_responses: int | None = None) -> 
     if not rows:
         raise ParseError(
             f"no question sheet: no sheet has an 'ODS code' header in row 5; sheets present: {book.sheet_names}",
-            file=path, row=5, column="ODS code",
+            file=path,
+            row=5,
+            column="ODS code",
         )
     frame = observation_frame(rows)
     check_no_duplicates(frame, file=path)
@@ -367,7 +417,10 @@ def survey_year(book: Workbook) -> int:
         return 2000 + int(found[1])
     raise ParseError(
         "survey year not found: no 'NHS Staff Survey <year>' text in Notes and no NSS<YY> in the file name",
-        file=book.path, sheet="Notes", row=1, column="A",
+        file=book.path,
+        sheet="Notes",
+        row=1,
+        column="A",
     )
 
 
@@ -377,7 +430,12 @@ def _detailed_sheet(
     """One question-block sheet (or the People Promise sheet) as observations."""
     header = read_header(sheet, header_row, two_rows=False)
     positions = match_columns(
-        header.labels, DETAILED_ALIASES, required=("org_code",), file=sheet.file, sheet=sheet.name, row=header_row
+        header.labels,
+        DETAILED_ALIASES,
+        required=("org_code",),
+        file=sheet.file,
+        sheet=sheet.name,
+        row=header_row,
     )
     identifiers = set(positions.values())
     if normalise_header(sheet.name) == "people promise elements":
@@ -387,13 +445,24 @@ def _detailed_sheet(
     rows: list[dict[str, object]] = []
     for number, cells in _kept_rows(sheet, header, positions):
         code = row_code(
-            sheet, header, cells, number=number, position=positions["org_code"], pattern=SURVEY_CODE,
-            aggregate=_AGGREGATE, label_positions=identifiers,
+            sheet,
+            header,
+            cells,
+            number=number,
+            position=positions["org_code"],
+            pattern=SURVEY_CODE,
+            aggregate=_AGGREGATE,
+            label_positions=identifiers,
         )
         if code is None:
             continue
-        ids = {**_ids(cells, positions), "org_code": code, **_period(year), "source_sheet": sheet.name,
-               "source_row": number}
+        ids = {
+            **_ids(cells, positions),
+            "org_code": code,
+            **_period(year),
+            "source_sheet": sheet.name,
+            "source_row": number,
+        }
         ids["benchmark_group"] = benchmark_group_key(ids["org_type"]) if ids["org_type"] else None
         for block in blocks:
             rows.extend(_block_records(sheet, header, cells, number, block, ids, min_responses))
@@ -410,7 +479,9 @@ def _kept_rows(sheet: Sheet, header: Header, positions: dict[str, int]) -> Itera
         yield number, cells
 
 
-def _question_blocks(sheet: Sheet, header: Header, identifiers: set[int], year: int, notes: list[str]) -> list[_Block]:
+def _question_blocks(
+    sheet: Sheet, header: Header, identifiers: set[int], year: int, notes: list[str]
+) -> list[_Block]:
     """Split the header into questions: a Base column, then ``% <option>`` columns."""
     texts = sheet.spread_merged(1)
     starts: list[tuple[int, list[tuple[int, str]]]] = []
@@ -422,15 +493,20 @@ def _question_blocks(sheet: Sheet, header: Header, identifiers: set[int], year: 
             starts.append((position, []))
         elif text.startswith("%"):
             if not starts:
-                raise sheet.error("a '% <option>' column before any 'Base (number of responses)' column",
-                                  row=header.first_row, column=label)
+                raise sheet.error(
+                    "a '% <option>' column before any 'Base (number of responses)' column",
+                    row=header.first_row,
+                    column=label,
+                )
             starts[-1][1].append((position, slug(text[1:])))
         else:
             notes.append(f"{sheet.name}: column {column_letter(position)} {label!r} ignored")
     return [_question_block(sheet, texts, base, options, year) for base, options in starts]
 
 
-def _question_block(sheet: Sheet, texts: list[str], base: int, options: list[tuple[int, str]], year: int) -> _Block:
+def _question_block(
+    sheet: Sheet, texts: list[str], base: int, options: list[tuple[int, str]], year: int
+) -> _Block:
     """One question's block; its id comes from the merged row-1 text over its columns."""
     span = [base, *(p for p, _ in options)]
     text = next((texts[p] for p in span if p < len(texts) and texts[p]), "")
@@ -438,10 +514,13 @@ def _question_block(sheet: Sheet, texts: list[str], base: int, options: list[tup
     if not found:
         raise sheet.error(
             f"expected question text like 'Q26a - ...' over this block, found {text[:60]!r}",
-            row=1, column=column_letter(base),
+            row=1,
+            column=column_letter(base),
         )
     if not options:
-        raise sheet.error("a question with a base column but no '% <option>' columns", row=1, column=column_letter(base))
+        raise sheet.error(
+            "a question with a base column but no '% <option>' columns", row=1, column=column_letter(base)
+        )
     question = f"q{int(found[1])}{found[2].lower()}"
     return _Block(stable_measure(year, question), base, tuple(options), FRACTION_UNIT)
 
@@ -454,7 +533,9 @@ def _element_blocks(sheet: Sheet, header: Header, identifiers: set[int]) -> list
             continue
         if found := _ELEMENT.match(cell_text(label)):
             measure = slug(found["code"])
-            blocks.append(_Block(ELEMENT_ALIASES.get(measure, measure), None, ((position, "all"),), SCORE_UNIT))
+            blocks.append(
+                _Block(ELEMENT_ALIASES.get(measure, measure), None, ((position, "all"),), SCORE_UNIT)
+            )
         elif normalise_header(label).startswith("base") and blocks and blocks[-1].base is None:
             blocks[-1] = _Block(blocks[-1].measure, position, blocks[-1].values, SCORE_UNIT)
     if not blocks:
@@ -463,15 +544,18 @@ def _element_blocks(sheet: Sheet, header: Header, identifiers: set[int]) -> list
 
 
 def _block_records(
-    sheet: Sheet, header: Header, cells: list[object], number: int, block: _Block, ids: dict[str, object],
+    sheet: Sheet,
+    header: Header,
+    cells: list[object],
+    number: int,
+    block: _Block,
+    ids: dict[str, object],
     min_responses: int | None,
 ) -> list[dict[str, object]]:
     """A question's option shares (or an element's score) for one organisation."""
+
     def read(position: int | None) -> Cell:
-        if position is None or position >= len(cells):
-            return Cell(None)
-        return read_number(cells[position], tokens=TOKENS, file=sheet.file, sheet=sheet.name, row=number,
-                           column=header.text(position))
+        return row_number(sheet, header, cells, position, row=number, tokens=TOKENS)
 
     base = read(block.base)
     cells_read = [(position, breakdown, read(position)) for position, breakdown in block.values]
@@ -482,8 +566,15 @@ def _block_records(
     for position, breakdown, raw in cells_read:
         _check_range(raw, top, sheet, number, header.text(position))
         cell = _apply_threshold(raw, base, min_responses)
-        out.append(record(
-            cell, **ids, measure=block.measure, breakdown=breakdown,
-            value=None if cell.value is None else cell.value / scale, denominator=base.value, unit=block.unit,
-        ))
+        out.append(
+            record(
+                cell,
+                **ids,
+                measure=block.measure,
+                breakdown=breakdown,
+                value=None if cell.value is None else cell.value / scale,
+                denominator=base.value,
+                unit=block.unit,
+            )
+        )
     return out

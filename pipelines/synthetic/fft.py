@@ -22,7 +22,7 @@ them by content).
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
 
@@ -33,11 +33,22 @@ from pipelines.synthetic.world import SYNTHETIC_BANNER, World
 
 LIKERT = ("Very Good", "Good", "Neither Good nor Poor", "Poor", "Very Poor", "Don't Know")
 LIKERT_BEFORE_2020 = (
-    "Extremely Likely", "Likely", "Neither Likely nor Unlikely", "Unlikely", "Extremely Unlikely", "Don't Know",
+    "Extremely Likely",
+    "Likely",
+    "Neither Likely nor Unlikely",
+    "Unlikely",
+    "Extremely Unlikely",
+    "Don't Know",
 )
 MODES = (
-    "Mode SMS", "Mode Electronic Discharge", "Mode Electronic Home", "Mode Paper Discharge",
-    "Mode Paper Home", "Mode Telephone", "Mode Online", "Mode Other",
+    "Mode SMS",
+    "Mode Electronic Discharge",
+    "Mode Electronic Home",
+    "Mode Paper Discharge",
+    "Mode Paper Home",
+    "Mode Telephone",
+    "Mode Online",
+    "Mode Other",
 )
 QUESTION_CHANGE = date(2020, 4, 1)
 OUTLIER_DROP = 0.25
@@ -58,7 +69,6 @@ class TouchPoint:
     sheet: str
     median_responses: float
     eligible: bool
-    key: str = ""
 
 
 @dataclass(frozen=True)
@@ -83,31 +93,53 @@ class Setting:
 _ENGLAND = ("England (including IS)", "England (excluding IS)", "Selection (excluding suppressed data)")
 _TRUST_LABELS = ("ICB Code", "Trust Code", "Trust Name")
 
-SETTINGS: tuple[Setting, ...] = (
-    Setting("inpatient", "Inpatient", "inpatient", ACUTE, (TouchPoint("Trusts", 900, True),), 10, _ENGLAND,
-            _TRUST_LABELS, MODES, ("Summary", "ICB"), ("Sites", "Wards", "BS"), 0.945, True),
-    Setting("ae", "A&E", "ae", ("Acute",), (TouchPoint("Trusts", 1500, True),), 3, _ENGLAND[:2],
-            _TRUST_LABELS, tuple(m for m in MODES if m != "Mode Electronic Home"), ("Summary", "ICB"),
-            ("Sites", "BS"), 0.80),
-    Setting("ambulance", "Ambulance", "ambulance", ("Ambulance",), (TouchPoint("PTS Org", 120, False),), 8,
-            ("England", "Selection (excluding suppressed data)"), ("ICB code", "Org Code", "Organisation Name"),
-            ("Mode SMS", "Mode Paper Home", "Mode Telephone", "Mode Online", "Mode Other"), ("PTS ICB",),
-            ("Mode Org",), 0.92),
-    Setting("outpatient", "Outpatient", "outpatient", ACUTE, (TouchPoint("Orgs", 2500, False),), 10, _ENGLAND,
-            ("ICB Code", "Org Code", "Org Name"), MODES, ("Summary", "ICB"), ("Sites", "BS"), 0.94, True),
-    Setting("maternity", "Maternity", "maternity", ("Acute",), (
-        TouchPoint("Trusts Q1", 60, False, "q1_antenatal"),
-        TouchPoint("Trusts Q2", 250, True, "q2_birth"),
-        TouchPoint("Trusts Q3", 150, False, "q3_postnatal_ward"),
-        TouchPoint("Trusts Q4", 40, False, "q4_postnatal_community"),
-    ), 10, _ENGLAND, _TRUST_LABELS, MODES, ("Summary", "ICB"), ("BS",), 0.93),
-    Setting("mental_health", "Mental Health", "mental-health", ("Mental Health",),
-            (TouchPoint("Trusts", 250, False),), 10, _ENGLAND[:1] + _ENGLAND[2:], _TRUST_LABELS, MODES,
-            ("Summary", "ICB"), ("BS",), 0.87),
-    Setting("community", "Community", "community", ("Community Provider Trust",),
-            (TouchPoint("Trusts", 400, False),), 10, _ENGLAND[:1] + _ENGLAND[2:], _TRUST_LABELS, MODES,
-            ("Summary", "ICB"), ("BS",), 0.95),
+# The inpatient-style layout most settings share; each setting overrides what differs.
+_TRUSTS = Setting(
+    layout="",
+    title="",
+    file_slug="",
+    org_types=(),
+    touch_points=(),
+    header_row=10,
+    aggregates=_ENGLAND,
+    labels=_TRUST_LABELS,
+    modes=MODES,
+    other_sheets=("Summary", "ICB"),
+    trailing_sheets=("BS",),
+    base_share=0.9,
 )
+_NO_IS = _ENGLAND[:1] + _ENGLAND[2:]
+
+# fmt: off
+SETTINGS: tuple[Setting, ...] = (
+    replace(_TRUSTS, layout="inpatient", title="Inpatient", file_slug="inpatient", org_types=ACUTE,
+            touch_points=(TouchPoint("Trusts", 900, True),), trailing_sheets=("Sites", "Wards", "BS"),
+            base_share=0.945, independent_sector=True),
+    replace(_TRUSTS, layout="ae", title="A&E", file_slug="ae", org_types=("Acute",),
+            touch_points=(TouchPoint("Trusts", 1500, True),), header_row=3, aggregates=_ENGLAND[:2],
+            modes=tuple(m for m in MODES if m != "Mode Electronic Home"), trailing_sheets=("Sites", "BS"),
+            base_share=0.80),
+    replace(_TRUSTS, layout="ambulance", title="Ambulance", file_slug="ambulance", org_types=("Ambulance",),
+            touch_points=(TouchPoint("PTS Org", 120, False),), header_row=8,
+            aggregates=("England", "Selection (excluding suppressed data)"),
+            labels=("ICB code", "Org Code", "Organisation Name"),
+            modes=("Mode SMS", "Mode Paper Home", "Mode Telephone", "Mode Online", "Mode Other"),
+            other_sheets=("PTS ICB",), trailing_sheets=("Mode Org",), base_share=0.92),
+    replace(_TRUSTS, layout="outpatient", title="Outpatient", file_slug="outpatient", org_types=ACUTE,
+            touch_points=(TouchPoint("Orgs", 2500, False),), labels=("ICB Code", "Org Code", "Org Name"),
+            trailing_sheets=("Sites", "BS"), base_share=0.94, independent_sector=True),
+    replace(_TRUSTS, layout="maternity", title="Maternity", file_slug="maternity", org_types=("Acute",),
+            touch_points=(TouchPoint("Trusts Q1", 60, False), TouchPoint("Trusts Q2", 250, True),
+                          TouchPoint("Trusts Q3", 150, False), TouchPoint("Trusts Q4", 40, False)),
+            base_share=0.93),
+    replace(_TRUSTS, layout="mental_health", title="Mental Health", file_slug="mental-health",
+            org_types=("Mental Health",), touch_points=(TouchPoint("Trusts", 250, False),), aggregates=_NO_IS,
+            base_share=0.87),
+    replace(_TRUSTS, layout="community", title="Community", file_slug="community",
+            org_types=("Community Provider Trust",), touch_points=(TouchPoint("Trusts", 400, False),),
+            aggregates=_NO_IS, base_share=0.95),
+)
+# fmt: on
 SETTINGS_BY_LAYOUT = {s.layout: s for s in SETTINGS}
 
 
@@ -146,32 +178,74 @@ def title(setting: Setting, month: date) -> str:
     return f"{setting.title} Friends and Family Test (FFT) Data - {month:%B %Y}"
 
 
-def planted_share(world: World, setting: Setting, touch: TouchPoint, provider: Provider, month: date) -> float:
-    """The true share of positive answers for a provider, touch point and month."""
-    rng = world.rng("fft-share", setting.layout, touch.sheet, provider.code, month)
-    culture = 0.0 if provider.independent else world.culture_at(provider.code, month)
-    logit = math.log(setting.base_share / (1 - setting.base_share))
-    share = 1 / (1 + math.exp(-(logit + world.culture_effect * 0.5 * culture + rng.normal(scale=0.15))))
-    if provider.code in world.default_outlier_trusts:
-        share = max(share - OUTLIER_DROP, 0.2)
-    return share
+class FftTruth:
+    """The planted FFT results of one World, with culture and provider sizes computed once.
+
+    Writers and tests read figures through this object so a test can compare a parsed value
+    with exactly what was written.
+    """
+
+    def __init__(self, world: World) -> None:
+        self.world = world
+        self._culture: dict[tuple[str, date], float] = {}
+        self._size: dict[tuple[str, str, str], float] = {}
+
+    def culture(self, provider: Provider, month: date) -> float:
+        """Culture in force for a trust (independent providers have none: 0)."""
+        if provider.independent:
+            return 0.0
+        key = (provider.code, month)
+        if key not in self._culture:
+            self._culture[key] = self.world.culture_at(provider.code, month)
+        return self._culture[key]
+
+    def size(self, setting: Setting, touch: TouchPoint, provider: Provider) -> float:
+        key = (setting.layout, touch.sheet, provider.code)
+        if key not in self._size:
+            self._size[key] = float(self.world.rng("fft-size", *key).lognormal(sigma=0.6))
+        return self._size[key]
+
+    def share(self, setting: Setting, touch: TouchPoint, provider: Provider, month: date) -> float:
+        """The true share of positive answers: logit-linear in culture, outliers 25 points lower."""
+        noise = float(self._rng(setting, touch, provider, month).normal(scale=0.15))
+        return self._share(setting, provider, month, noise)
+
+    def _share(self, setting: Setting, provider: Provider, month: date, noise: float) -> float:
+        logit = math.log(setting.base_share / (1 - setting.base_share))
+        effect = self.world.culture_effect * 0.5 * self.culture(provider, month)
+        share = 1 / (1 + math.exp(-(logit + effect + noise)))
+        if provider.code in self.world.default_outlier_trusts:
+            share = max(share - OUTLIER_DROP, 0.2)
+        return share
+
+    def _rng(
+        self, setting: Setting, touch: TouchPoint, provider: Provider, month: date
+    ) -> np.random.Generator:
+        return self.world.rng("fft", setting.layout, touch.sheet, provider.code, month)
+
+    def counts(self, setting: Setting, touch: TouchPoint, provider: Provider, month: date) -> Counts:
+        """A provider's responses for one month, drawn around the planted share."""
+        rng = self._rng(setting, touch, provider, month)
+        share = self._share(setting, provider, month, float(rng.normal(scale=0.15)))
+        draw = rng.random()
+        if draw < 0.004:
+            return Counts(0, (0,) * 6, (0,) * len(setting.modes), None, submitted=False)
+        size = self.size(setting, touch, provider)
+        total = (
+            0 if draw < 0.009 else int(rng.integers(1, 5)) if draw < 0.03 else _responses(rng, touch, size)
+        )
+        rest = 1 - share
+        likert = rng.multinomial(
+            total, [share * 0.72, share * 0.28, rest * 0.45, rest * 0.2, rest * 0.15, rest * 0.2]
+        )
+        modes = rng.multinomial(total, _mode_weights(len(setting.modes)))
+        eligible = int(total / rng.uniform(0.12, 0.35)) if touch.eligible else None
+        return Counts(total, tuple(int(x) for x in likert), tuple(int(x) for x in modes), eligible)
 
 
-def provider_counts(world: World, setting: Setting, touch: TouchPoint, provider: Provider, month: date) -> Counts:
-    """A provider's responses for one month, drawn around the planted share."""
-    rng = world.rng("fft-counts", setting.layout, touch.sheet, provider.code, month)
-    size = world.rng("fft-size", setting.layout, touch.sheet, provider.code).lognormal(sigma=0.6)
-    draw = rng.random()
-    if draw < 0.004:
-        return Counts(0, (0,) * 6, (0,) * len(setting.modes), None, submitted=False)
-    total = 0 if draw < 0.009 else int(rng.integers(1, 5)) if draw < 0.03 else _responses(rng, touch, size)
-    share = planted_share(world, setting, touch, provider, month)
-    rest = 1 - share
-    likert = rng.multinomial(total, [share * 0.72, share * 0.28, rest * 0.45, rest * 0.2, rest * 0.15, rest * 0.2])
-    mode_weights = np.linspace(3, 1, len(setting.modes))
-    modes = rng.multinomial(total, mode_weights / mode_weights.sum())
-    eligible = int(total / rng.uniform(0.12, 0.35)) if touch.eligible else None
-    return Counts(total, tuple(int(x) for x in likert), tuple(int(x) for x in modes), eligible)
+def _mode_weights(count: int) -> np.ndarray:
+    weights = np.linspace(3, 1, count)
+    return weights / weights.sum()
 
 
 def _responses(rng: np.random.Generator, touch: TouchPoint, size: float) -> int:
@@ -187,7 +261,10 @@ def providers(world: World, setting: Setting, month: date) -> list[Provider]:
     ]
     if setting.independent_sector:
         icbs = sorted({o.icb_code for o in world.organisations})
-        found += [Provider(code, name, icbs[i % len(icbs)], True) for i, (code, name) in enumerate(INDEPENDENT_SECTOR)]
+        found += [
+            Provider(code, name, icbs[i % len(icbs)], True)
+            for i, (code, name) in enumerate(INDEPENDENT_SECTOR)
+        ]
     return sorted(found, key=lambda p: (p.icb_code, p.name))
 
 
@@ -208,9 +285,11 @@ class _Writer:
     """Writes one workbook's sheets with shared cell formats."""
 
     def __init__(self, path: Path, setting: Setting, month: date) -> None:
-        self.book = xlsxwriter.Workbook(str(path))
+        self.book = xlsxwriter.Workbook(str(path), {"in_memory": True})
         self.setting, self.month = setting, month
-        self.bold = self.book.add_format({"bold": True, "text_wrap": True, "align": "center", "valign": "vcenter"})
+        self.bold = self.book.add_format(
+            {"bold": True, "text_wrap": True, "align": "center", "valign": "vcenter"}
+        )
         self.percent = self.book.add_format({"num_format": "0.0%"})
         self.likert = LIKERT if month >= QUESTION_CHANGE else LIKERT_BEFORE_2020
 
@@ -268,12 +347,16 @@ class _Writer:
             "Selection (excluding suppressed data)": [r for r in rows if r[0].code not in hidden],
         }
         for offset, label in enumerate(self.setting.aggregates):
-            self.figures(sheet, first + offset, ["", "", label], touch, _sum(aggregates[label], self.setting), False)
+            self.figures(
+                sheet, first + offset, ["", "", label], touch, _sum(aggregates[label], self.setting), False
+            )
         for offset, (provider, counts) in enumerate(rows, start=first + len(self.setting.aggregates)):
             ids = [provider.icb_code, provider.code, provider.name]
             self.figures(sheet, offset, ids, touch, counts, provider.code in hidden)
 
-    def figures(self, sheet, row: int, ids: list[str], touch: TouchPoint, counts: Counts, hidden: bool) -> None:
+    def figures(
+        self, sheet, row: int, ids: list[str], touch: TouchPoint, counts: Counts, hidden: bool
+    ) -> None:
         """One row: identifiers, totals, percentages, Likert and modes, with the publisher's tokens."""
         sheet.write_row(row, 0, ids)
         col = len(ids)
@@ -289,7 +372,9 @@ class _Writer:
         for share in (counts.positive, counts.negative):
             sheet.write(row, col, "*" if hidden else "-" if share is None else share, self.percent)
             col += 1
-        sheet.write_row(row, col, ["*"] * (width - (col - len(ids))) if hidden else [*counts.likert, *counts.modes])
+        sheet.write_row(
+            row, col, ["*"] * (width - (col - len(ids))) if hidden else [*counts.likert, *counts.modes]
+        )
 
 
 def _sum(rows: list[tuple[Provider, Counts]], setting: Setting) -> Counts:
@@ -299,19 +384,21 @@ def _sum(rows: list[tuple[Provider, Counts]], setting: Setting) -> Counts:
     return Counts(
         sum(c.total for c in submitted),
         tuple(int(x) for x in np.sum([c.likert for c in submitted], axis=0)) if submitted else (0,) * 6,
-        tuple(int(x) for x in np.sum([c.modes for c in submitted], axis=0)) if submitted else (0,) * len(setting.modes),
+        tuple(int(x) for x in np.sum([c.modes for c in submitted], axis=0))
+        if submitted
+        else (0,) * len(setting.modes),
         sum(eligible) if eligible else None,
     )
 
 
-def render(world: World, setting: Setting, month: date, path: Path) -> Path:
+def render(truth: FftTruth, setting: Setting, month: date, path: Path) -> Path:
     """Write one setting's workbook for one month."""
     writer = _Writer(path, setting, month)
     writer.notes()
     for name in setting.other_sheets:
         writer.placeholder(name)
     for touch in setting.touch_points:
-        rows = [(p, provider_counts(world, setting, touch, p, month)) for p in providers(world, setting, month)]
+        rows = [(p, truth.counts(setting, touch, p, month)) for p in providers(truth.world, setting, month)]
         writer.trust_sheet(touch, rows)
     for name in setting.trailing_sheets:
         writer.placeholder(name)
@@ -322,8 +409,9 @@ def render(world: World, setting: Setting, month: date, path: Path) -> Path:
 def write(world: World, out_dir: Path) -> list[Path]:
     """Write every setting's workbook for every month of the world."""
     out_dir.mkdir(parents=True, exist_ok=True)
+    truth = FftTruth(world)
     return [
-        render(world, setting, month, out_dir / file_name(setting, month))
+        render(truth, setting, month, out_dir / file_name(setting, month))
         for month in world.months
         for setting in SETTINGS
     ]

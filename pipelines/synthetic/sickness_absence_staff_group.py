@@ -19,7 +19,14 @@ import numpy as np
 
 from pipelines.parsers.common import month_end
 from pipelines.synthetic.sickness_absence import rate_and_days
-from pipelines.synthetic.workforce import LEAVES, StaffInPost, benchmark_group, cluster_group, csv_fields, staff_in_post
+from pipelines.synthetic.workforce import (
+    LEAVES,
+    StaffInPost,
+    benchmark_group,
+    cluster_group,
+    csv_fields,
+    staff_in_post,
+)
 from pipelines.synthetic.world import Organisation, World
 
 ICS_COLUMNS_FROM = date(2022, 8, 1)

@@ -38,10 +38,20 @@ PUBLISHER_THRESHOLD = 10  # scores on fewer responses are withheld (left blank)
 
 # var -> (mean, loading on culture, noise sd); scores 0-10.
 SCORES: dict[str, tuple[float, float, float]] = {
-    "PP1": (7.2, 0.35, 0.08), "PP2": (5.8, 0.40, 0.10), "PP3": (6.7, 0.35, 0.08), "PP3_2": (6.5, 0.40, 0.10),
-    "PP4": (6.0, 0.35, 0.08), "PP4_1": (5.0, 0.45, 0.10), "PP4_2": (5.0, 0.35, 0.10),
-    "PP4_3": (8.1, 0.25, 0.08), "PP5": (5.3, 0.35, 0.10), "PP6": (6.0, 0.35, 0.10), "PP7": (6.7, 0.35, 0.08),
-    "theme_engagement": (6.8, 0.35, 0.0), "theme_morale": (5.8, 0.35, 0.08), "M_1": (5.9, 0.40, 0.10),
+    "PP1": (7.2, 0.35, 0.08),
+    "PP2": (5.8, 0.40, 0.10),
+    "PP3": (6.7, 0.35, 0.08),
+    "PP3_2": (6.5, 0.40, 0.10),
+    "PP4": (6.0, 0.35, 0.08),
+    "PP4_1": (5.0, 0.45, 0.10),
+    "PP4_2": (5.0, 0.35, 0.10),
+    "PP4_3": (8.1, 0.25, 0.08),
+    "PP5": (5.3, 0.35, 0.10),
+    "PP6": (6.0, 0.35, 0.10),
+    "PP7": (6.7, 0.35, 0.08),
+    "theme_engagement": (6.8, 0.35, 0.0),
+    "theme_morale": (5.8, 0.35, 0.08),
+    "M_1": (5.9, 0.40, 0.10),
 }
 FRACTIONS = ("q11a", "response_rate")
 ALWAYS_PUBLISHED = {"theme_engagement", "theme_morale", "q11a", "response_rate"}
@@ -213,20 +223,30 @@ def _notes(book: xlsxwriter.Workbook, lines: Iterable[str]) -> None:
 def benchmark_columns(release: int) -> list[tuple[str, int, bool]]:
     """(variable, year, is-base) for every measure column of a release, in published order."""
     years = range(release - 4, release + 1)
-    return [(var, year, is_base) for var in VARIABLES for year in years if published(var, year)
-            for is_base in (False, True)]
+    return [
+        (var, year, is_base)
+        for var in VARIABLES
+        for year in years
+        if published(var, year)
+        for is_base in (False, True)
+    ]
 
 
 def render_benchmark(truth: SurveyTruth, release: int, path: Path) -> Path:
     """Write one benchmark report workbook."""
     world = truth.world
-    book = xlsxwriter.Workbook(str(path))
-    _notes(book, [
-        f"NHS Staff Survey {release} benchmark report data, {release - 4}-{release}", SYNTHETIC_BANNER, "",
-        "Variables: <VAR>_<YYYY> holds the score (0-10) or proportion (0-1); <VAR>_n_<YYYY> its base.",
-        "Earlier years are re-weighted with this year's weights and may differ from earlier releases.",
-        "Blank cells: not surveyed, or fewer than 10 responses.",
-    ])
+    book = xlsxwriter.Workbook(str(path), {"in_memory": True})
+    _notes(
+        book,
+        [
+            f"NHS Staff Survey {release} benchmark report data, {release - 4}-{release}",
+            SYNTHETIC_BANNER,
+            "",
+            "Variables: <VAR>_<YYYY> holds the score (0-10) or proportion (0-1); <VAR>_n_<YYYY> its base.",
+            "Earlier years are re-weighted with this year's weights and may differ from earlier releases.",
+            "Blank cells: not surveyed, or fewer than 10 responses.",
+        ],
+    )
     columns = benchmark_columns(release)
     header = ["org_id", "org_name", "org_type_reporting_name"] + [
         f"{var}_n_{year}" if is_base else f"{var}_{year}" for var, year, is_base in columns
@@ -248,7 +268,11 @@ def render_benchmark(truth: SurveyTruth, release: int, path: Path) -> Path:
 
 
 def _benchmark_cell(
-    truth: SurveyTruth, unit: Unit, column: tuple[str, int, bool], release: int, surveyed: set[tuple[str, int]]
+    truth: SurveyTruth,
+    unit: Unit,
+    column: tuple[str, int, bool],
+    release: int,
+    surveyed: set[tuple[str, int]],
 ) -> float | None:
     """One measure or base cell; blank for a year in which the unit was not surveyed."""
     var, year, is_base = column
@@ -296,25 +320,63 @@ def questionnaire(year: int) -> list[tuple[str, list[Question]]]:
     leave = leaving_number(year)
     org = leave - 1
     return [
-        ("YOUR JOB Q3", [Question("Q3a", "I always know what my work responsibilities are.", AGREE, 1.2, 0.3)]),
-        ("YOUR MANAGERS Q9", [Question("Q9a", "My immediate manager encourages me at work.", AGREE, 0.9, 0.4)]),
-        ("YOUR HEALTH Q11", [Question(
-            "Q11a", "Does your organisation take positive action on health and well-being?", HEALTH_ACTION,
-            -0.2, -0.5)]),
-        (f"YOUR ORGANISATION Q{org}-{leave}", [
-            Question(f"Q{org}c", "I would recommend my organisation as a place to work.", AGREE, 0.5, 0.6),
-            Question(f"Q{org}d", "If a friend or relative needed treatment I would be happy with the standard "
-                                 "of care provided by this organisation.", AGREE, 0.8, 0.6),
-            Question(f"Q{leave}a", "I often think about leaving this organisation.", AGREE, -0.3, -0.5),
-            Question(f"Q{leave}b", "I will probably look for a job at a new organisation in the next 12 months.",
-                     AGREE, -0.6, -0.5),
-            Question(f"Q{leave}c", "As soon as I can find another job, I will leave this organisation.", AGREE,
-                     -1.0, -0.5),
-        ]),
+        (
+            "YOUR JOB Q3",
+            [Question("Q3a", "I always know what my work responsibilities are.", AGREE, 1.2, 0.3)],
+        ),
+        (
+            "YOUR MANAGERS Q9",
+            [Question("Q9a", "My immediate manager encourages me at work.", AGREE, 0.9, 0.4)],
+        ),
+        (
+            "YOUR HEALTH Q11",
+            [
+                Question(
+                    "Q11a",
+                    "Does your organisation take positive action on health and well-being?",
+                    HEALTH_ACTION,
+                    -0.2,
+                    -0.5,
+                )
+            ],
+        ),
+        (
+            f"YOUR ORGANISATION Q{org}-{leave}",
+            [
+                Question(
+                    f"Q{org}c", "I would recommend my organisation as a place to work.", AGREE, 0.5, 0.6
+                ),
+                Question(
+                    f"Q{org}d",
+                    "If a friend or relative needed treatment I would be happy with the standard "
+                    "of care provided by this organisation.",
+                    AGREE,
+                    0.8,
+                    0.6,
+                ),
+                Question(f"Q{leave}a", "I often think about leaving this organisation.", AGREE, -0.3, -0.5),
+                Question(
+                    f"Q{leave}b",
+                    "I will probably look for a job at a new organisation in the next 12 months.",
+                    AGREE,
+                    -0.6,
+                    -0.5,
+                ),
+                Question(
+                    f"Q{leave}c",
+                    "As soon as I can find another job, I will leave this organisation.",
+                    AGREE,
+                    -1.0,
+                    -0.5,
+                ),
+            ],
+        ),
     ]
 
 
-def option_percentages(truth: SurveyTruth, unit: Unit, question: Question, year: int, weighting: str) -> list[float]:
+def option_percentages(
+    truth: SurveyTruth, unit: Unit, question: Question, year: int, weighting: str
+) -> list[float]:
     """Percentages (0-100, 2 dp) choosing each option: an ordered-logit model around culture."""
     rng = truth.world.rng("ss-detail", unit.code, question.number, year, weighting)
     position = question.mean + question.loading * truth.culture(unit, year) + rng.normal(scale=0.1)
@@ -338,8 +400,12 @@ def identifier_labels(year: int) -> list[str]:
 
 def _identifiers(unit: Unit, year: int, weighting: str) -> list[str]:
     values = {
-        "ODS code": unit.code, "Trust name": unit.name, "Organisation name": unit.name,
-        "Benchmarking group": group_label(unit.group, year), "Region": unit.region, "ICS": unit.icb,
+        "ODS code": unit.code,
+        "Trust name": unit.name,
+        "Organisation name": unit.name,
+        "Benchmarking group": group_label(unit.group, year),
+        "Region": unit.region,
+        "ICS": unit.icb,
         "Weighting": weighting,
     }
     return [values[label] for label in identifier_labels(year)]
@@ -348,7 +414,9 @@ def _identifiers(unit: Unit, year: int, weighting: str) -> list[str]:
 WEIGHTINGS = ("Occupation Group", "Unweighted")
 
 
-def _question_sheet(book, bold, name: str, questions: list[Question], truth: SurveyTruth, year: int, rows: list[Unit]):
+def _question_sheet(
+    book, bold, name: str, questions: list[Question], truth: SurveyTruth, year: int, rows: list[Unit]
+):
     sheet = book.add_worksheet(name)
     ids = identifier_labels(year)
     column = len(ids)
@@ -390,13 +458,19 @@ def _promise_sheet(book, bold, truth: SurveyTruth, year: int, rows: list[Unit]) 
 
 def render_detailed(truth: SurveyTruth, year: int, path: Path) -> Path:
     """Write one survey year's detailed organisational results workbook."""
-    book = xlsxwriter.Workbook(str(path))
+    book = xlsxwriter.Workbook(str(path), {"in_memory": True})
     bold = book.add_format({"bold": True, "text_wrap": True})
-    _notes(book, [
-        f"NHS Staff Survey {year}", "Detailed spreadsheets: organisational results", SYNTHETIC_BANNER, "",
-        "Results are weighted by occupation group; unweighted results are shown for reference.",
-        "Results based on fewer than 10 responses are not shown.",
-    ])
+    _notes(
+        book,
+        [
+            f"NHS Staff Survey {year}",
+            "Detailed spreadsheets: organisational results",
+            SYNTHETIC_BANNER,
+            "",
+            "Results are weighted by occupation group; unweighted results are shown for reference.",
+            "Results based on fewer than 10 responses are not shown.",
+        ],
+    )
     rows = units(truth.world, year)
     for name, questions in questionnaire(year):
         _question_sheet(book, bold, name, questions, truth, year, rows)
@@ -410,4 +484,3 @@ def write_detailed_workbooks(world: World, out_dir: Path) -> list[Path]:
     out_dir.mkdir(parents=True, exist_ok=True)
     truth = SurveyTruth(world)
     return [render_detailed(truth, year, out_dir / detailed_file_name(year)) for year in world.survey_years]
-

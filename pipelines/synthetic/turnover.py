@@ -21,7 +21,13 @@ from pathlib import Path
 import numpy as np
 
 from pipelines.parsers.common import month_end
-from pipelines.synthetic.workforce import StaffInPost, benchmark_group, cluster_group, csv_fields, staff_in_post
+from pipelines.synthetic.workforce import (
+    StaffInPost,
+    benchmark_group,
+    cluster_group,
+    csv_fields,
+    staff_in_post,
+)
 from pipelines.synthetic.world import Organisation, World, _add_months
 
 HEADER = [

@@ -165,7 +165,7 @@ class StaffInPost:
 def staff_in_post(world: World) -> StaffInPost:
     """Build the planted panel: one draw per world, so every writer sees the same numbers."""
     orgs = world.organisations
-    months = [_add_months(world.months[0], i - RESTATED_MONTHS + 1) for i in range(len(world.months) + 11)]
+    months = [_add_months(world.months[0], i - RESTATED_MONTHS + 1) for i in range(len(world.months) + RESTATED_MONTHS - 1)]
     rng = world.rng("workforce", "panel")
     low, high = np.array([SIZES[o.org_type] for o in orgs]).T
     sizes = low + (high - low) * rng.random(len(orgs))
@@ -249,9 +249,9 @@ def render_core1(world: World, vintage: date, panel: StaffInPost | None = None) 
     panel = panel or staff_in_post(world)
     orgs = world.organisations
     lines = [csv_fields(CORE1_HEADER) + "\r\n"]
+    labels = [csv_fields(group.core1) for group in PUBLISHED]
     for month, rows, fte, hc in restated(panel, vintage):
         day = month_end(month.year, month.month).isoformat()
-        labels = [csv_fields(group.core1) for group in PUBLISHED]
         for level, code, name, region, icb, members in _core1_units(orgs, rows):
             prefix = csv_fields([day, level, code, name, region, icb])
             group_fte, group_hc = fte[members].sum(0), hc[members].sum(0)

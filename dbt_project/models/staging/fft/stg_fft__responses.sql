@@ -1,4 +1,5 @@
--- Friends and Family Test, trust level, all settings (monthly): one row per organisation, period, measure and breakdown from the latest vintage.
+-- Friends and Family Test, trust level, all settings (monthly).
+-- One row per organisation, period, measure and breakdown, from the latest vintage.
 
 with source as (
 

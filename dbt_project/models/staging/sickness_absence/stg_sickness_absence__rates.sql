@@ -1,4 +1,5 @@
--- NHS Sickness Absence Rates, organisation level (monthly): one row per organisation, period, measure and breakdown from the latest vintage.
+-- NHS Sickness Absence Rates, organisation level (monthly).
+-- One row per organisation, period, measure and breakdown, from the latest vintage.
 
 with source as (
 

@@ -1,4 +1,5 @@
--- NHS Sickness Absence Rates by reason (monthly): one row per organisation, period, measure and breakdown from the latest vintage.
+-- NHS Sickness Absence Rates by reason (monthly).
+-- One row per organisation, period, measure and breakdown, from the latest vintage.
 
 with source as (
 

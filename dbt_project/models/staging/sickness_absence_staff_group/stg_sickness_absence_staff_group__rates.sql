@@ -1,4 +1,5 @@
--- NHS Sickness Absence Rates, benchmarking file by staff group (monthly): one row per organisation, period, measure and breakdown from the latest vintage.
+-- NHS Sickness Absence Rates, benchmarking file by staff group (monthly).
+-- One row per organisation, period, measure and breakdown, from the latest vintage.
 
 with source as (
 

@@ -1,4 +1,5 @@
--- NHS Staff Survey benchmark report data: People Promise element, sub-score and theme scores (annual): one row per organisation, period, measure and breakdown from the latest vintage.
+-- NHS Staff Survey benchmark report data: People Promise element, sub-score and theme scores (annual).
+-- One row per organisation, period, measure and breakdown, from the latest vintage.
 
 with source as (
 

@@ -1,4 +1,5 @@
--- NHS Staff Survey detailed spreadsheets: question-level results by response option (annual): one row per organisation, period, measure and breakdown from the latest vintage.
+-- NHS Staff Survey detailed spreadsheets: question-level results by response option (annual).
+-- One row per organisation, period, measure and breakdown, from the latest vintage.
 
 with source as (
 

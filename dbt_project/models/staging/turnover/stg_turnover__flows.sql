@@ -1,4 +1,5 @@
--- NHS Workforce Statistics, organisation-level turnover: leavers, joiners and denominators (monthly): one row per organisation, period, measure and breakdown from the latest vintage.
+-- NHS Workforce Statistics, organisation-level turnover: leavers, joiners and denominators (monthly).
+-- One row per organisation, period, measure and breakdown, from the latest vintage.
 
 with source as (
 

@@ -1,4 +1,5 @@
--- NHS Workforce Statistics, staff in post by staff group and organisation (monthly, cumulative): one row per organisation, period, measure and breakdown from the latest vintage.
+-- NHS Workforce Statistics, staff in post by staff group and organisation (monthly, cumulative).
+-- One row per organisation, period, measure and breakdown, from the latest vintage.
 
 with source as (
 

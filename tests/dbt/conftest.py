@@ -1,0 +1,152 @@
+"""Build the dbt project on a throw-away warehouse loaded with the small raw dataset.
+
+One module-scoped build per warehouse: DuckDB (a temporary file) and PostgreSQL (a temporary
+database ``culture_outcomes_test_<random>`` on 127.0.0.1:5432, dropped afterwards). dbt runs as a
+subprocess with its target and log directories inside the temporary directory, so parallel runs
+never share state.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import raw_dataset  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[2]
+PROJECT_DIR = ROOT / "dbt_project"
+_POSTGRES_KEYS = ("HOST", "PORT", "USER", "PASSWORD")
+
+
+def _dbt_executable() -> str:
+    beside = Path(sys.executable).with_name("dbt")
+    return str(beside) if beside.exists() else "dbt"
+
+
+class Built:
+    """A built warehouse: run SQL against the marts and get rows as dictionaries."""
+
+    def __init__(self, target: str, connect: Any, dbt_output: str) -> None:
+        self.target = target
+        self._connect = connect
+        self.dbt_output = dbt_output
+
+    def rows(self, sql: str, params: tuple = ()) -> list[dict[str, Any]]:
+        con = self._connect()
+        try:
+            if self.target == "duckdb":
+                cursor = con.execute(sql, list(params))
+                names = [d[0] for d in cursor.description]
+                return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+            with con.cursor() as cursor:
+                cursor.execute(sql.replace("?", "%s"), params or None)
+                names = [d.name for d in cursor.description]
+                return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+        finally:
+            con.close()
+
+    def one(self, sql: str, params: tuple = ()) -> dict[str, Any]:
+        found = self.rows(sql, params)
+        assert len(found) == 1, f"expected one row, got {len(found)}: {found[:5]}"
+        return found[0]
+
+
+def _settings(environ: dict[str, str]):
+    from pipelines.config import load_settings
+
+    return load_settings(environ=environ)
+
+
+def _run_dbt(target: str, tmp: Path, env: dict[str, str]) -> str:
+    command = [
+        _dbt_executable(), "build",
+        "--project-dir", str(PROJECT_DIR),
+        "--profiles-dir", str(PROJECT_DIR),
+        "--target", target,
+        "--target-path", str(tmp / "target"),
+        "--log-path", str(tmp / "logs"),
+        "--no-use-colors",
+    ]
+    done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=900)
+    output = done.stdout + done.stderr
+    if done.returncode != 0:
+        pytest.fail(f"dbt build --target {target} failed (exit {done.returncode}):\n{output[-8000:]}")
+    return output
+
+
+def _base_env() -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DBT_", "CULTURE_OUTCOMES_"))}
+    env.update({"DO_NOT_TRACK": "1", "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"})
+    return env
+
+
+@pytest.fixture(scope="module", params=["duckdb", pytest.param("postgres", marks=pytest.mark.postgres)])
+def built(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Built]:
+    target = request.param
+    tmp = tmp_path_factory.mktemp(f"dbt_{target}")
+    if target == "duckdb":
+        yield from _build_duckdb(tmp)
+    else:
+        yield from _build_postgres(tmp)
+
+
+def _build_duckdb(tmp: Path) -> Iterator[Built]:
+    import duckdb
+
+    from pipelines.warehouse.connection import connect
+
+    path = tmp / "warehouse.duckdb"
+    settings = _settings({
+        "CULTURE_OUTCOMES_PATHS_DATA_DIR": str(tmp / "data"),
+        "CULTURE_OUTCOMES_WAREHOUSE_TARGET": "duckdb",
+        "CULTURE_OUTCOMES_WAREHOUSE_DUCKDB_PATH": str(path),
+    })
+    with connect(settings) as warehouse:
+        raw_dataset.load_raw(warehouse)
+    env = _base_env() | {"CULTURE_OUTCOMES_DUCKDB_PATH": str(path)}
+    output = _run_dbt("duckdb", tmp, env)
+    yield Built("duckdb", lambda: duckdb.connect(str(path), read_only=True), output)
+
+
+def _build_postgres(tmp: Path) -> Iterator[Built]:
+    psycopg2 = pytest.importorskip("psycopg2")
+    from pipelines.warehouse.connection import connect
+
+    passed = {f"CULTURE_OUTCOMES_WAREHOUSE_POSTGRES_{k}": os.environ[f"CULTURE_OUTCOMES_WAREHOUSE_POSTGRES_{k}"]
+              for k in _POSTGRES_KEYS if f"CULTURE_OUTCOMES_WAREHOUSE_POSTGRES_{k}" in os.environ}
+    dbname = f"culture_outcomes_test_{uuid.uuid4().hex[:12]}"
+    settings = _settings(passed | {
+        "CULTURE_OUTCOMES_PATHS_DATA_DIR": str(tmp / "data"),
+        "CULTURE_OUTCOMES_WAREHOUSE_TARGET": "postgres",
+        "CULTURE_OUTCOMES_WAREHOUSE_POSTGRES_DBNAME": dbname,
+    })
+    try:
+        admin = psycopg2.connect(settings.warehouse.postgres_dsn(dbname="postgres"), connect_timeout=5)
+    except psycopg2.OperationalError as exc:
+        pytest.skip(f"PostgreSQL not reachable at {settings.warehouse.postgres_host}: {exc}")
+    admin.autocommit = True
+    with admin.cursor() as cursor:
+        cursor.execute(f'create database "{dbname}"')
+    try:
+        with connect(settings) as warehouse:
+            raw_dataset.load_raw(warehouse)
+        env = _base_env() | passed | {"CULTURE_OUTCOMES_WAREHOUSE_POSTGRES_DBNAME": dbname}
+        output = _run_dbt("postgres", tmp, env)
+        yield Built("postgres", lambda: psycopg2.connect(settings.warehouse.postgres_dsn()), output)
+    finally:
+        with admin.cursor() as cursor:
+            cursor.execute(
+                "select pg_terminate_backend(pid) from pg_stat_activity where datname = %s and pid <> pg_backend_pid()",
+                (dbname,),
+            )
+            cursor.execute(f'drop database if exists "{dbname}"')
+        admin.close()
