@@ -19,7 +19,7 @@ import pandas as pd
 from pipelines.stats import QUANTILE_METHODS
 
 from .comparators import NO_PEER_GROUP, ComparatorRows
-from .facts import COUNT_METHODS
+from .facts import COUNT_METHODS, as_column
 
 QUANTILE_METHOD = QUANTILE_METHODS[0]  # "fingertips_interpolated", as distribution_summary
 RANK_METHOD = ("rank 1 = best, ties share the lowest rank; percentile = 100 x strictly worse / (n - 1); "
@@ -134,7 +134,9 @@ def group_statistics(cells: pd.DataFrame, rows: ComparatorRows) -> pd.DataFrame:
         "pooled_units": units,
         "pooled_rate": np.where(pooled, pooled_rate, np.nan),
         "comparator_value": np.where(pooled, pooled_rate * scale, median),
-        "comparator_value_method": np.where(pooled, POOLED, np.where(np.isnan(median), None, MEDIAN)),
+        "comparator_value_method": as_column(
+            np.where(pooled, POOLED, np.where(np.isnan(median), None, MEDIAN)).astype(object)
+        ),
     })
 
 
@@ -154,6 +156,13 @@ def per_value(values: np.ndarray, template: str) -> np.ndarray:
     codes, uniques = pd.factorize(pd.Series(values, dtype="object"), use_na_sentinel=True)
     texts = np.array([template.format(u) for u in uniques] + [template.format(None)], dtype=object)
     return texts[np.where(codes >= 0, codes, len(uniques))]
+
+
+def lookup(values: np.ndarray, mapping: dict[str, str]) -> np.ndarray:
+    """``mapping.get(value)`` for each element (object array), looked up once per distinct value."""
+    codes, uniques = pd.factorize(pd.Series(values, dtype=object), use_na_sentinel=True)
+    mapped = np.array([mapping.get(u) for u in uniques] + [None], dtype=object)
+    return mapped[np.where(codes >= 0, codes, len(uniques))]
 
 
 def row_positions(cells: pd.DataFrame, rows: ComparatorRows, groups: pd.DataFrame) -> dict[str, np.ndarray]:

@@ -24,7 +24,7 @@ import pandas as pd
 from scipy import stats
 
 from .comparators import NO_PEER_GROUP, ComparatorRows
-from .distribution import POOLED, SortedGroups, per_value, take
+from .distribution import POOLED, SortedGroups, lookup, per_value, take
 from .significance import LEVELS, z_value
 
 OVERDISPERSION_METHOD = "winsorise"
@@ -149,7 +149,7 @@ def funnel_statistics(cells: pd.DataFrame, rows: ComparatorRows, groups: pd.Data
         limits[f"adj_lower_{name}"], limits[f"adj_upper_{name}"] = adj_lower, adj_upper
 
     out: dict[str, np.ndarray] = {
-        "funnel_method": np.where(prop | rate, pd.Series(method).map(FUNNEL_METHOD).to_numpy(), None),
+        "funnel_method": np.where(prop | rate, lookup(method, FUNNEL_METHOD), None),
         "funnel_size": funnel_size,
         "funnel_ratio": ratio,
         "funnel_flag": _flag(position, limits, ""),

@@ -16,7 +16,7 @@ from scipy import stats
 
 from pipelines.stats import NOT_COMPARED, PHE_EXACT_BELOW
 
-from .distribution import per_value
+from .distribution import lookup, per_value
 from .facts import as_column
 
 LEVELS: tuple[float, float] = (0.95, 0.998)
@@ -97,7 +97,7 @@ def cell_intervals(cells: pd.DataFrame) -> pd.DataFrame:
         high[rate] = hi / n[rate] * scale[rate]
         cells[low_name], cells[high_name] = low, high
     has_ci = proportion | rate
-    cells["ci_method"] = as_column(np.where(has_ci, pd.Series(method).map(CI_METHOD).to_numpy(), None))
+    cells["ci_method"] = as_column(np.where(has_ci, lookup(method, CI_METHOD), None))
     reasons = np.full(len(cells), None, dtype=object)
     counted = np.isin(method, np.array(list(CI_METHOD), dtype=object))
     uncounted = ~counted & cells["method_ok"].to_numpy()

@@ -68,9 +68,8 @@ def _rules(result: XmRResult, i: int) -> str | None:
 def _series_frame(cells: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Series id per cell, the cell's position in its metric's calendar, and the cells ordered
     by series then period."""
-    grain = pd.Series(cells["grain"].to_numpy(), dtype="object").fillna("")
-    keys = pd.DataFrame({"org": cells["org_code"].to_numpy(), "metric": cells["metric_id"].to_numpy(),
-                         "grain": grain})
+    keys = pd.DataFrame({name: pd.factorize(pd.Series(cells[column].to_numpy(), dtype=object))[0]
+                         for name, column in (("org", "org_code"), ("metric", "metric_id"), ("grain", "grain"))})
     series = keys.groupby(["org", "metric", "grain"], sort=False).ngroup().to_numpy()
     metric = keys.groupby(["metric", "grain"], sort=False).ngroup().to_numpy()
     position = (pd.Series(cells["period_start"].to_numpy()).groupby(metric).rank(method="dense")

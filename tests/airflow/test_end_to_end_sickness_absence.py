@@ -32,6 +32,9 @@ def airflow_run(tmp_path, publisher, settings_env):
             raise AssertionError(f"airflow {' '.join(args)} failed:\n{(result.stdout + result.stderr)[-4000:]}")
         return result
 
+    from pipelines.transform import run_dbt
+
+    run_dbt(settings_env(), "parse")  # the manifest Cosmos renders the transform DAG from
     run("db", "migrate")
     run("pools", "set", "warehouse_writer", "1", "DuckDB single writer")
     run("dags", "reserialize")

@@ -68,12 +68,18 @@ def _settings(environ: dict[str, str]):
 
 def _run_dbt(target: str, tmp: Path, env: dict[str, str]) -> str:
     command = [
-        _dbt_executable(), "build",
-        "--project-dir", str(PROJECT_DIR),
-        "--profiles-dir", str(PROJECT_DIR),
-        "--target", target,
-        "--target-path", str(tmp / "target"),
-        "--log-path", str(tmp / "logs"),
+        _dbt_executable(),
+        "build",
+        "--project-dir",
+        str(PROJECT_DIR),
+        "--profiles-dir",
+        str(PROJECT_DIR),
+        "--target",
+        target,
+        "--target-path",
+        str(tmp / "target"),
+        "--log-path",
+        str(tmp / "logs"),
         "--no-use-colors",
     ]
     done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=900)
@@ -105,11 +111,13 @@ def _build_duckdb(tmp: Path) -> Iterator[Built]:
     from pipelines.warehouse.connection import connect
 
     path = tmp / "warehouse.duckdb"
-    settings = _settings({
-        "CULTURE_OUTCOMES_PATHS_DATA_DIR": str(tmp / "data"),
-        "CULTURE_OUTCOMES_WAREHOUSE_TARGET": "duckdb",
-        "CULTURE_OUTCOMES_WAREHOUSE_DUCKDB_PATH": str(path),
-    })
+    settings = _settings(
+        {
+            "CULTURE_OUTCOMES_PATHS_DATA_DIR": str(tmp / "data"),
+            "CULTURE_OUTCOMES_WAREHOUSE_TARGET": "duckdb",
+            "CULTURE_OUTCOMES_WAREHOUSE_DUCKDB_PATH": str(path),
+        }
+    )
     with connect(settings) as warehouse:
         raw_dataset.load_raw(warehouse)
     env = _base_env() | {"CULTURE_OUTCOMES_DUCKDB_PATH": str(path)}
@@ -121,14 +129,20 @@ def _build_postgres(tmp: Path) -> Iterator[Built]:
     psycopg2 = pytest.importorskip("psycopg2")
     from pipelines.warehouse.connection import connect
 
-    passed = {f"CULTURE_OUTCOMES_WAREHOUSE_POSTGRES_{k}": os.environ[f"CULTURE_OUTCOMES_WAREHOUSE_POSTGRES_{k}"]
-              for k in _POSTGRES_KEYS if f"CULTURE_OUTCOMES_WAREHOUSE_POSTGRES_{k}" in os.environ}
+    passed = {
+        f"CULTURE_OUTCOMES_WAREHOUSE_POSTGRES_{k}": os.environ[f"CULTURE_OUTCOMES_WAREHOUSE_POSTGRES_{k}"]
+        for k in _POSTGRES_KEYS
+        if f"CULTURE_OUTCOMES_WAREHOUSE_POSTGRES_{k}" in os.environ
+    }
     dbname = f"culture_outcomes_test_{uuid.uuid4().hex[:12]}"
-    settings = _settings(passed | {
-        "CULTURE_OUTCOMES_PATHS_DATA_DIR": str(tmp / "data"),
-        "CULTURE_OUTCOMES_WAREHOUSE_TARGET": "postgres",
-        "CULTURE_OUTCOMES_WAREHOUSE_POSTGRES_DBNAME": dbname,
-    })
+    settings = _settings(
+        passed
+        | {
+            "CULTURE_OUTCOMES_PATHS_DATA_DIR": str(tmp / "data"),
+            "CULTURE_OUTCOMES_WAREHOUSE_TARGET": "postgres",
+            "CULTURE_OUTCOMES_WAREHOUSE_POSTGRES_DBNAME": dbname,
+        }
+    )
     try:
         admin = psycopg2.connect(settings.warehouse.postgres_dsn(dbname="postgres"), connect_timeout=5)
     except psycopg2.OperationalError as exc:

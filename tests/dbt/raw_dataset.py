@@ -36,8 +36,20 @@ TRUSTS: dict[str, tuple[str, str, str, str, str]] = {
     "RC9": ("Bedfordshire Hospitals NHS Foundation Trust", "Acute", "acute", "Y61", "QHG"),
     "RD8": ("Milton Keynes University Hospital NHS Foundation Trust", "Acute", "acute", "Y61", "QHG"),
     "RWK": ("East London Acute Test Trust", "Acute", "acute", "Y56", "QMF"),
-    "RV3": ("Central and North West London NHS Foundation Trust", "Mental Health", "mental_health", "Y56", "QRV"),
-    "RYV": ("Cambridgeshire Community Services NHS Trust", "Community Provider Trust", "community", "Y61", "QUE"),
+    "RV3": (
+        "Central and North West London NHS Foundation Trust",
+        "Mental Health",
+        "mental_health",
+        "Y56",
+        "QRV",
+    ),
+    "RYV": (
+        "Cambridgeshire Community Services NHS Trust",
+        "Community Provider Trust",
+        "community",
+        "Y61",
+        "QUE",
+    ),
     "RYC": ("East of England Ambulance Service NHS Trust", "Ambulance", "ambulance", "Y61", "QUE"),
     "RAE": ("Bradford Teaching Hospitals NHS Foundation Trust", "Acute", "acute", "Y63", "QWO"),
     "RAJ": ("Mid and South Essex NHS Foundation Trust", "Acute", "acute", "Y61", "QH8"),
@@ -55,7 +67,12 @@ TRUSTS: dict[str, tuple[str, str, str, str, str]] = {
     "R3B": ("Zeta North NHS Trust", "Mental Health", "mental_health", "Y63", "QF7"),
     "R3C": ("Zeta South NHS Trust", "Mental Health", "mental_health", "Y63", "QF7"),
 }
-CLOSED = {"R1A": date(2022, 9, 30), "R1B": date(2023, 9, 30), "R2A": date(2023, 3, 31), "R3A": date(2021, 3, 31)}
+CLOSED = {
+    "R1A": date(2022, 9, 30),
+    "R1B": date(2023, 9, 30),
+    "R2A": date(2023, 3, 31),
+    "R3A": date(2021, 3, 31),
+}
 SUCCESSIONS = [
     ("R1A", "R1B", "F", date(2022, 10, 1), "F"),
     ("R1B", "R1C", "F", date(2023, 10, 1), ""),
@@ -68,12 +85,38 @@ STEADY = ["RC9", "RD8", "RWK", "RV3", "RYV", "RYC", "RAE", "RAJ", "RBK", "RBV", 
 
 # Crafted association data (survey 2023 engagement vs sickness over 2024-25), with ties in both.
 ENGAGEMENT_2023 = {
-    "RC9": 6.9, "RD8": 7.1, "RWK": 6.5, "RV3": 7.1, "RYV": 7.4, "RYC": 6.2, "RAE": 6.8,
-    "RAJ": 6.4, "RBK": 6.6, "RBV": 7.6, "RDU": 7.0, "RGT": 7.3, "RTH": 6.7, "R2B": 6.3, "R1C": 7.2,
+    "RC9": 6.9,
+    "RD8": 7.1,
+    "RWK": 6.5,
+    "RV3": 7.1,
+    "RYV": 7.4,
+    "RYC": 6.2,
+    "RAE": 6.8,
+    "RAJ": 6.4,
+    "RBK": 6.6,
+    "RBV": 7.6,
+    "RDU": 7.0,
+    "RGT": 7.3,
+    "RTH": 6.7,
+    "R2B": 6.3,
+    "R1C": 7.2,
 }
 SICKNESS_2024_25 = {  # annual rate (percent) for every month of April 2024 - March 2025
-    "RC9": 5.1, "RD8": 4.6, "RWK": 5.9, "RV3": 5.0, "RYV": 4.4, "RYC": 6.8, "RAE": 5.1,
-    "RAJ": 6.0, "RBK": 5.6, "RBV": 3.9, "RDU": 4.8, "RGT": 4.5, "RTH": 5.4, "R2B": 6.5, "R1C": 4.9,
+    "RC9": 5.1,
+    "RD8": 4.6,
+    "RWK": 5.9,
+    "RV3": 5.0,
+    "RYV": 4.4,
+    "RYC": 6.8,
+    "RAE": 5.1,
+    "RAJ": 6.0,
+    "RBK": 5.6,
+    "RBV": 3.9,
+    "RDU": 4.8,
+    "RGT": 4.5,
+    "RTH": 5.4,
+    "R2B": 6.5,
+    "R1C": 4.9,
 }
 
 
@@ -101,17 +144,45 @@ class Extract:
         return f"{self.source_id}_{self.vintage}.csv"
 
 
-def _obs(code: str, *, start: date, end: date, grain: str, measure: str, breakdown: str, value: float | None,
-         unit: str, numerator: float | None = None, denominator: float | None = None,
-         token: str | None = None, benchmark_group: str | None = None, row: int = 1) -> dict[str, object]:
-    name, org_type, _, region, icb = TRUSTS.get(code, ("NHS Bedfordshire, Luton and Milton Keynes ICB",
-                                                       "Integrated Care Board", None, "Y61", "QHG"))
+def _obs(
+    code: str,
+    *,
+    start: date,
+    end: date,
+    grain: str,
+    measure: str,
+    breakdown: str,
+    value: float | None,
+    unit: str,
+    numerator: float | None = None,
+    denominator: float | None = None,
+    token: str | None = None,
+    benchmark_group: str | None = None,
+    row: int = 1,
+) -> dict[str, object]:
+    name, org_type, _, region, icb = TRUSTS.get(
+        code, ("NHS Bedfordshire, Luton and Milton Keynes ICB", "Integrated Care Board", None, "Y61", "QHG")
+    )
     return {
-        "org_code": code, "org_name": name, "org_type": org_type, "region_code": region, "icb_code": icb,
-        "benchmark_group": benchmark_group, "period_start": start, "period_end": end, "grain": grain,
-        "measure": measure, "breakdown": breakdown, "value": value, "numerator": numerator,
-        "denominator": denominator, "unit": unit, "suppressed": token is not None, "suppression_token": token,
-        "source_sheet": None, "source_row": row,
+        "org_code": code,
+        "org_name": name,
+        "org_type": org_type,
+        "region_code": region,
+        "icb_code": icb,
+        "benchmark_group": benchmark_group,
+        "period_start": start,
+        "period_end": end,
+        "grain": grain,
+        "measure": measure,
+        "breakdown": breakdown,
+        "value": value,
+        "numerator": numerator,
+        "denominator": denominator,
+        "unit": unit,
+        "suppressed": token is not None,
+        "suppression_token": token,
+        "source_sheet": None,
+        "source_row": row,
     }
 
 
@@ -152,10 +223,21 @@ def sickness_extracts() -> list[Extract]:
             available = _available(code)
             rate = 4.0 if code == "QHG" else _sickness_rate(code, year, month)
             lost = round(available * rate / 100.0, 2)
-            extract.rows.append(_obs(code, start=date(year, month, 1), end=_month_end(year, month), grain="month",
-                                     measure="sickness_absence_rate", breakdown="all",
-                                     value=round(lost / available * 100, 2), unit="percent",
-                                     numerator=lost, denominator=available, row=row))
+            extract.rows.append(
+                _obs(
+                    code,
+                    start=date(year, month, 1),
+                    end=_month_end(year, month),
+                    grain="month",
+                    measure="sickness_absence_rate",
+                    breakdown="all",
+                    value=round(lost / available * 100, 2),
+                    unit="percent",
+                    numerator=lost,
+                    denominator=available,
+                    row=row,
+                )
+            )
         extracts.append(extract)
     return extracts
 
@@ -164,23 +246,57 @@ def sickness_staff_group_extracts() -> list[Extract]:
     extract = Extract("sickness_absence_staff_group", "2025-03", "staff_group_monthly")
     for row, code in enumerate(["RC9", "RD8"], start=2):
         for offset, group in enumerate(["all", "nurses_and_health_visitors"]):
-            extract.rows.append(_obs(code, start=date(2025, 3, 1), end=date(2025, 3, 31), grain="month",
-                                     measure="sickness_absence_rate", breakdown=group, value=4.0 + offset,
-                                     unit="percent", numerator=400.0 + offset * 50, denominator=10000.0,
-                                     row=row * 10 + offset))
+            extract.rows.append(
+                _obs(
+                    code,
+                    start=date(2025, 3, 1),
+                    end=date(2025, 3, 31),
+                    grain="month",
+                    measure="sickness_absence_rate",
+                    breakdown=group,
+                    value=4.0 + offset,
+                    unit="percent",
+                    numerator=400.0 + offset * 50,
+                    denominator=10000.0,
+                    row=row * 10 + offset,
+                )
+            )
     return [extract]
 
 
 def sickness_reason_extracts() -> list[Extract]:
     extract = Extract("sickness_absence_reason", "2025-03", "reason_monthly")
-    extract.rows.append(_obs("RC9", start=date(2025, 3, 1), end=date(2025, 3, 31), grain="month",
-                             measure="fte_days_lost_by_reason", breakdown="all|s10_anxiety_stress",
-                             value=321.0, unit="days", row=2))
+    extract.rows.append(
+        _obs(
+            "RC9",
+            start=date(2025, 3, 1),
+            end=date(2025, 3, 31),
+            grain="month",
+            measure="fte_days_lost_by_reason",
+            breakdown="all|s10_anxiety_stress",
+            value=321.0,
+            unit="days",
+            row=2,
+        )
+    )
     return [extract]
 
 
-SURVEY_MEASURES = ["pp1", "pp2", "pp3", "pp3_2", "pp4", "pp4_1", "pp4_2", "pp4_3", "pp5", "pp6", "pp7",
-                   "theme_engagement", "theme_morale"]
+SURVEY_MEASURES = [
+    "pp1",
+    "pp2",
+    "pp3",
+    "pp3_2",
+    "pp4",
+    "pp4_1",
+    "pp4_2",
+    "pp4_3",
+    "pp5",
+    "pp6",
+    "pp7",
+    "theme_engagement",
+    "theme_morale",
+]
 
 
 def survey_score(code: str, year: int, measure: str, vintage: int) -> float:
@@ -209,13 +325,37 @@ def staff_survey_extracts() -> list[Extract]:
                 group = TRUSTS[code][2]
                 base_n = 8.0 if (code == "RYC" and year == 2022) else 900.0  # RYC 2022: below 11
                 for measure in SURVEY_MEASURES:
-                    extract.rows.append(_obs(code, start=date(year, 1, 1), end=date(year, 12, 31), grain="survey_year",
-                                             measure=measure, breakdown="all",
-                                             value=survey_score(code, year, measure, vintage),
-                                             unit="score_0_10", denominator=base_n, benchmark_group=group, row=row))
-                extract.rows.append(_obs(code, start=date(year, 1, 1), end=date(year, 12, 31), grain="survey_year",
-                                         measure="response_rate", breakdown="all", value=0.45, unit="fraction",
-                                         numerator=450.0, denominator=1000.0, benchmark_group=group, row=row))
+                    extract.rows.append(
+                        _obs(
+                            code,
+                            start=date(year, 1, 1),
+                            end=date(year, 12, 31),
+                            grain="survey_year",
+                            measure=measure,
+                            breakdown="all",
+                            value=survey_score(code, year, measure, vintage),
+                            unit="score_0_10",
+                            denominator=base_n,
+                            benchmark_group=group,
+                            row=row,
+                        )
+                    )
+                extract.rows.append(
+                    _obs(
+                        code,
+                        start=date(year, 1, 1),
+                        end=date(year, 12, 31),
+                        grain="survey_year",
+                        measure="response_rate",
+                        breakdown="all",
+                        value=0.45,
+                        unit="fraction",
+                        numerator=450.0,
+                        denominator=1000.0,
+                        benchmark_group=group,
+                        row=row,
+                    )
+                )
                 row += 1
         extracts.append(extract)
     return extracts
@@ -223,9 +363,21 @@ def staff_survey_extracts() -> list[Extract]:
 
 def staff_survey_detailed_extracts() -> list[Extract]:
     extract = Extract("staff_survey_detailed", "2024", "detailed_organisational")
-    extract.rows.append(_obs("RC9", start=date(2023, 1, 1), end=date(2023, 12, 31), grain="survey_year",
-                             measure="q26a", breakdown="strongly_agree", value=0.12, unit="fraction",
-                             denominator=900.0, benchmark_group="acute", row=6))
+    extract.rows.append(
+        _obs(
+            "RC9",
+            start=date(2023, 1, 1),
+            end=date(2023, 12, 31),
+            grain="survey_year",
+            measure="q26a",
+            breakdown="strongly_agree",
+            value=0.12,
+            unit="fraction",
+            denominator=900.0,
+            benchmark_group="acute",
+            row=6,
+        )
+    )
     return [extract]
 
 
@@ -244,27 +396,75 @@ def fft_extracts() -> list[Extract]:
     extracts = []
     for year, month in MONTHS_2022_2025[12:]:  # April 2023 - March 2025
         extract = Extract("fft", f"{year}-{month:02d}", "inpatient")
-        for row, code in enumerate(["RC9", "RD8", "RWK", "RAE", "RAJ", "RBK", "RDU", "RGT", "RTH", "R2B", "R1C"],
-                                   start=15):
+        for row, code in enumerate(
+            ["RC9", "RD8", "RWK", "RAE", "RAJ", "RBK", "RDU", "RGT", "RTH", "R2B", "R1C"], start=15
+        ):
             reporter = _reporting_code(code, year, month)
             start, end = date(year, month, 1), _month_end(year, month)
             if (code, year, month) == FFT_SUPPRESSED:
-                extract.rows.append(_obs(reporter, start=start, end=end, grain="month", measure="percentage_positive",
-                                         breakdown="inpatient", value=None, unit="fraction", token="*", row=row))
+                extract.rows.append(
+                    _obs(
+                        reporter,
+                        start=start,
+                        end=end,
+                        grain="month",
+                        measure="percentage_positive",
+                        breakdown="inpatient",
+                        value=None,
+                        unit="fraction",
+                        token="*",
+                        row=row,
+                    )
+                )
                 continue
             positive, responses = fft_positive(code, year, month)
             if (code, year, month) == FFT_BELOW_MIN:
                 positive, responses = 3.0, 3.0
-            extract.rows.append(_obs(reporter, start=start, end=end, grain="month", measure="percentage_positive",
-                                     breakdown="inpatient", value=positive / responses, unit="fraction",
-                                     numerator=positive, denominator=responses, row=row))
-            extract.rows.append(_obs(reporter, start=start, end=end, grain="month", measure="total_responses",
-                                     breakdown="inpatient", value=responses, unit="count", row=row))
+            extract.rows.append(
+                _obs(
+                    reporter,
+                    start=start,
+                    end=end,
+                    grain="month",
+                    measure="percentage_positive",
+                    breakdown="inpatient",
+                    value=positive / responses,
+                    unit="fraction",
+                    numerator=positive,
+                    denominator=responses,
+                    row=row,
+                )
+            )
+            extract.rows.append(
+                _obs(
+                    reporter,
+                    start=start,
+                    end=end,
+                    grain="month",
+                    measure="total_responses",
+                    breakdown="inpatient",
+                    value=responses,
+                    unit="count",
+                    row=row,
+                )
+            )
         extracts.append(extract)
     legacy = Extract("fft", "2019-06", "inpatient")
-    legacy.rows.append(_obs("RC9", start=date(2019, 6, 1), end=date(2019, 6, 30), grain="month",
-                            measure="percentage_recommended", breakdown="inpatient", value=0.95, unit="fraction",
-                            numerator=190.0, denominator=200.0, row=15))
+    legacy.rows.append(
+        _obs(
+            "RC9",
+            start=date(2019, 6, 1),
+            end=date(2019, 6, 30),
+            grain="month",
+            measure="percentage_recommended",
+            breakdown="inpatient",
+            value=0.95,
+            unit="fraction",
+            numerator=190.0,
+            denominator=200.0,
+            row=15,
+        )
+    )
     extracts.append(legacy)
     return extracts
 
@@ -285,14 +485,45 @@ def workforce_extracts() -> list[Extract]:
                 reporter = _reporting_code(code, year, month)
                 fte = staff_in_post(code, year, month, vintage)
                 start, end = date(year, month, 1), _month_end(year, month)
-                extract.rows.append(_obs(reporter, start=start, end=end, grain="month", measure="staff_in_post_fte",
-                                         breakdown="total", value=fte, unit="fte", row=row))
-                extract.rows.append(_obs(reporter, start=start, end=end, grain="month",
-                                         measure="staff_in_post_headcount", breakdown="total",
-                                         value=math.floor(fte * 1.1), unit="headcount", row=row + 1))
-                extract.rows.append(_obs(reporter, start=start, end=end, grain="month", measure="staff_in_post_fte",
-                                         breakdown="nurses_and_health_visitors", value=fte * 0.3, unit="fte",
-                                         row=row + 2))
+                extract.rows.append(
+                    _obs(
+                        reporter,
+                        start=start,
+                        end=end,
+                        grain="month",
+                        measure="staff_in_post_fte",
+                        breakdown="total",
+                        value=fte,
+                        unit="fte",
+                        row=row,
+                    )
+                )
+                extract.rows.append(
+                    _obs(
+                        reporter,
+                        start=start,
+                        end=end,
+                        grain="month",
+                        measure="staff_in_post_headcount",
+                        breakdown="total",
+                        value=math.floor(fte * 1.1),
+                        unit="headcount",
+                        row=row + 1,
+                    )
+                )
+                extract.rows.append(
+                    _obs(
+                        reporter,
+                        start=start,
+                        end=end,
+                        grain="month",
+                        measure="staff_in_post_fte",
+                        breakdown="nurses_and_health_visitors",
+                        value=fte * 0.3,
+                        unit="fte",
+                        row=row + 2,
+                    )
+                )
                 row += 3
         extracts.append(extract)
     return extracts
@@ -321,46 +552,111 @@ def turnover_extracts() -> list[Extract]:
         for code in codes:
             leavers, start, end = turnover_numbers(code, first)
             window = (date(first, 4, 1), date(first + 1, 3, 31))
-            extract.rows.append(_obs(code, start=window[0], end=window[1], grain="rolling_12m",
-                                     measure="leavers_fte", breakdown="all", value=leavers, unit="fte", row=row))
-            extract.rows.append(_obs(code, start=window[0], end=window[1], grain="rolling_12m",
-                                     measure="leavers_hc", breakdown="all", value=leavers + 10, unit="headcount",
-                                     row=row))
-            extract.rows.append(_obs(code, start=date(first, 4, 1), end=date(first, 4, 30), grain="month",
-                                     measure="denominator_fte", breakdown="all", value=start, unit="fte",
-                                     row=row + 1))
-            extract.rows.append(_obs(code, start=date(first + 1, 3, 1), end=date(first + 1, 3, 31), grain="month",
-                                     measure="denominator_fte", breakdown="all", value=end, unit="fte",
-                                     row=row + 2))
+            extract.rows.append(
+                _obs(
+                    code,
+                    start=window[0],
+                    end=window[1],
+                    grain="rolling_12m",
+                    measure="leavers_fte",
+                    breakdown="all",
+                    value=leavers,
+                    unit="fte",
+                    row=row,
+                )
+            )
+            extract.rows.append(
+                _obs(
+                    code,
+                    start=window[0],
+                    end=window[1],
+                    grain="rolling_12m",
+                    measure="leavers_hc",
+                    breakdown="all",
+                    value=leavers + 10,
+                    unit="headcount",
+                    row=row,
+                )
+            )
+            extract.rows.append(
+                _obs(
+                    code,
+                    start=date(first, 4, 1),
+                    end=date(first, 4, 30),
+                    grain="month",
+                    measure="denominator_fte",
+                    breakdown="all",
+                    value=start,
+                    unit="fte",
+                    row=row + 1,
+                )
+            )
+            extract.rows.append(
+                _obs(
+                    code,
+                    start=date(first + 1, 3, 1),
+                    end=date(first + 1, 3, 31),
+                    grain="month",
+                    measure="denominator_fte",
+                    breakdown="all",
+                    value=end,
+                    unit="fte",
+                    row=row + 2,
+                )
+            )
             row += 3
         extracts.append(extract)
     return extracts
 
 
 def ods_frames() -> dict[str, tuple[str, pd.DataFrame]]:
-    trusts = pd.DataFrame.from_records([
-        {"org_code": code, "org_name": info[0].upper(), "region_code": info[3], "icb_code": info[4],
-         "postcode": "AB1 2CD", "open_date": pd.Timestamp("2001-04-01"),
-         "close_date": pd.Timestamp(CLOSED[code]) if code in CLOSED else pd.NaT, "source_row": i}
-        for i, (code, info) in enumerate(TRUSTS.items(), start=1)
-    ])
+    trusts = pd.DataFrame.from_records(
+        [
+            {
+                "org_code": code,
+                "org_name": info[0].upper(),
+                "region_code": info[3],
+                "icb_code": info[4],
+                "postcode": "AB1 2CD",
+                "open_date": pd.Timestamp("2001-04-01"),
+                "close_date": pd.Timestamp(CLOSED[code]) if code in CLOSED else pd.NaT,
+                "source_row": i,
+            }
+            for i, (code, info) in enumerate(TRUSTS.items(), start=1)
+        ]
+    )
     trusts["open_date"] = trusts["open_date"].astype("datetime64[s]")
     trusts["close_date"] = trusts["close_date"].astype("datetime64[s]")
     trusts["source_row"] = trusts["source_row"].astype("Int64")
-    successors = pd.DataFrame.from_records([
-        {"old_code": old, "new_code": new, "reason": reason, "effective_date": pd.Timestamp(when),
-         "indicator": indicator or None, "source_row": i}
-        for i, (old, new, reason, when, indicator) in enumerate(SUCCESSIONS, start=1)
-    ])
+    successors = pd.DataFrame.from_records(
+        [
+            {
+                "old_code": old,
+                "new_code": new,
+                "reason": reason,
+                "effective_date": pd.Timestamp(when),
+                "indicator": indicator or None,
+                "source_row": i,
+            }
+            for i, (old, new, reason, when, indicator) in enumerate(SUCCESSIONS, start=1)
+        ]
+    )
     successors["effective_date"] = successors["effective_date"].astype("datetime64[s]")
     successors["source_row"] = successors["source_row"].astype("Int64")
     return {"ods_trusts": ("2025-03", trusts), "ods_successors": ("2025-03", successors)}
 
 
 def all_extracts() -> list[Extract]:
-    return (sickness_extracts() + sickness_staff_group_extracts() + sickness_reason_extracts()
-            + staff_survey_extracts() + staff_survey_detailed_extracts() + fft_extracts()
-            + workforce_extracts() + turnover_extracts())
+    return (
+        sickness_extracts()
+        + sickness_staff_group_extracts()
+        + sickness_reason_extracts()
+        + staff_survey_extracts()
+        + staff_survey_detailed_extracts()
+        + fft_extracts()
+        + workforce_extracts()
+        + turnover_extracts()
+    )
 
 
 def load_raw(warehouse) -> None:
@@ -370,8 +666,22 @@ def load_raw(warehouse) -> None:
 
     ensure_raw_tables(warehouse)
     for extract in all_extracts():
-        load_extract(warehouse, extract.source_id, observation_frame(extract.rows), sha256=extract.sha256,
-                     vintage=extract.vintage, layout=extract.layout, file_name=extract.file_name)
+        load_extract(
+            warehouse,
+            extract.source_id,
+            observation_frame(extract.rows),
+            sha256=extract.sha256,
+            vintage=extract.vintage,
+            layout=extract.layout,
+            file_name=extract.file_name,
+        )
     for table, (vintage, frame) in ods_frames().items():
-        load_extract(warehouse, table, frame, sha256=_sha(f"{table}/{vintage}"), vintage=vintage,
-                     layout="etr" if table == "ods_trusts" else "succ", file_name=f"{table}.csv")
+        load_extract(
+            warehouse,
+            table,
+            frame,
+            sha256=_sha(f"{table}/{vintage}"),
+            vintage=vintage,
+            layout="etr" if table == "ods_trusts" else "succ",
+            file_name=f"{table}.csv",
+        )
