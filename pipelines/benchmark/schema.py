@@ -182,12 +182,12 @@ def text_column(values: object) -> pd.Categorical:
     if isinstance(values, pd.Series) and isinstance(values.dtype, pd.CategoricalDtype):
         return values.array
     array = np.asarray(values, dtype=object)
-    codes, uniques = pd.factorize(array, use_na_sentinel=True)
+    codes, uniques = pd.factorize(array, sort=True, use_na_sentinel=True)
     categories = pd.Index([str(item) for item in uniques], dtype=object)
     if not categories.is_unique:  # e.g. 1 and "1": merge them
         labels = categories.to_numpy()[codes]
         labels[codes < 0] = None
-        codes, categories = pd.factorize(labels, use_na_sentinel=True)
+        codes, categories = pd.factorize(labels, sort=True, use_na_sentinel=True)
         categories = pd.Index(categories, dtype=object)
     return pd.Categorical.from_codes(codes, categories=categories)
 

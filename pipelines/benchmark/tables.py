@@ -116,7 +116,7 @@ def compute_benchmark_table(facts: pd.DataFrame, options: BenchmarkOptions | Non
 def _expand(values: np.ndarray, cell: np.ndarray, kind: str) -> object:
     """A cell column repeated for each comparator row (text via category codes: no string copies)."""
     if kind == "text":
-        codes, uniques = pd.factorize(values, use_na_sentinel=True)
+        codes, uniques = pd.factorize(values, sort=True, use_na_sentinel=True)
         return text_column(pd.Categorical.from_codes(codes, categories=pd.Index(uniques, dtype=object)))[cell]
     return values[cell]
 

@@ -89,10 +89,12 @@ def _run_dbt(target: str, tmp: Path, env: dict[str, str]) -> str:
     return output
 
 
-def _base_env() -> dict[str, str]:
+def _dbt_env(settings) -> dict[str, str]:
+    """The environment the pipeline gives dbt (pipelines.transform.dbt_env: what profiles.yml reads)."""
+    from pipelines.transform import dbt_env
+
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DBT_", "CULTURE_OUTCOMES_"))}
-    env.update({"DO_NOT_TRACK": "1", "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"})
-    return env
+    return env | dbt_env(settings) | {"DO_NOT_TRACK": "1", "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
 
 
 @pytest.fixture(scope="module", params=["duckdb", pytest.param("postgres", marks=pytest.mark.postgres)])
@@ -120,8 +122,7 @@ def _build_duckdb(tmp: Path) -> Iterator[Built]:
     )
     with connect(settings) as warehouse:
         raw_dataset.load_raw(warehouse)
-    env = _base_env() | {"CULTURE_OUTCOMES_DUCKDB_PATH": str(path)}
-    output = _run_dbt("duckdb", tmp, env)
+    output = _run_dbt("duckdb", tmp, _dbt_env(settings))
     yield Built("duckdb", lambda: duckdb.connect(str(path), read_only=True), output)
 
 
@@ -153,8 +154,7 @@ def _build_postgres(tmp: Path) -> Iterator[Built]:
     try:
         with connect(settings) as warehouse:
             raw_dataset.load_raw(warehouse)
-        env = _base_env() | passed | {"CULTURE_OUTCOMES_WAREHOUSE_POSTGRES_DBNAME": dbname}
-        output = _run_dbt("postgres", tmp, env)
+        output = _run_dbt("postgres", tmp, _dbt_env(settings))
         yield Built("postgres", lambda: psycopg2.connect(settings.warehouse.postgres_dsn()), output)
     finally:
         with admin.cursor() as cursor:
