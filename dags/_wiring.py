@@ -61,7 +61,8 @@ def default_args(**overrides: object) -> dict:
     """Retries with exponential backoff, a timeout and the notifier on every task."""
     args = {
         "owner": OWNER,
-        "retries": 2,
+        # Tests and one-off demo runs set CULTURE_OUTCOMES_AIRFLOW_RETRIES=0 to fail fast.
+        "retries": int(os.environ.get("CULTURE_OUTCOMES_AIRFLOW_RETRIES", "2")),
         "retry_delay": timedelta(minutes=5),
         "retry_exponential_backoff": True,
         "max_retry_delay": timedelta(hours=1),

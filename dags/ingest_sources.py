@@ -34,7 +34,7 @@ def build_ingest_dag(spec: SourceSpec):
         doc_md=f"**{spec.title}**\n\nPublisher page: {spec.publisher_page}\n\nQuirks: {spec.quirks}",
     )
     def ingest():
-        @task(retries=3)
+        @task
         def discover(params: dict | None = None) -> list[dict]:
             from pipelines.config import load_settings
             from pipelines.ingest import plan
@@ -42,7 +42,7 @@ def build_ingest_dag(spec: SourceSpec):
             params = params or {}
             return plan(spec.id, load_settings(), params.get("since"), params.get("until"))
 
-        @task(retries=3, map_index_template="{{ task.op_kwargs['link']['file_name'] }}")
+        @task(map_index_template="{{ task.op_kwargs['link']['file_name'] }}")
         def fetch_and_land(link: dict) -> dict | None:
             from pipelines.config import load_settings
             from pipelines.ingest import fetch_and_land as land_one

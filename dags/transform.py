@@ -1,9 +1,13 @@
 """Transform: raw -> dbt staging / intermediate / marts (via Cosmos) -> benchmark tables.
 
 Runs whenever any source's Asset is updated. dbt is rendered from a manifest built ahead
-(``dbt parse`` at setup), so parsing this file never runs dbt. On DuckDB every dbt task runs in
-the one-slot ``warehouse_writer`` pool (DuckDB allows one writing process); on PostgreSQL the
-pool is widened and models run in parallel across workers.
+(``dbt parse`` at setup), so parsing this file never runs dbt.
+
+- DuckDB (embedded default) allows one writing process, so the whole project runs as a single
+  Cosmos ``dbt build`` task in the one-slot ``warehouse_writer`` pool: one dbt process, models and
+  tests in dependency order, no lock contention.
+- PostgreSQL has no such limit: Cosmos renders one task per dbt node (``dbt build`` of that node
+  and its tests), and the widened pool lets models run in parallel across Celery workers.
 """
 
 from __future__ import annotations
@@ -12,12 +16,18 @@ import pendulum
 from airflow.sdk import dag, task
 from cosmos import DbtTaskGroup, ExecutionConfig, ProfileConfig, ProjectConfig, RenderConfig
 from cosmos.constants import InvocationMode, LoadMode, TestBehavior
+from cosmos.operators.local import DbtBuildLocalOperator
 
 from dags._wiring import MARTS_ASSET, SOURCE_ASSETS, WAREHOUSE_POOL, default_args
 from pipelines.config import load_settings
 from pipelines.transform import DBT_MANIFEST, DBT_PROJECT_DIR, dbt_env, dbt_vars
 
 _settings = load_settings()
+_profile = ProfileConfig(
+    profile_name="culture_outcomes",
+    target_name=_settings.warehouse.target,
+    profiles_yml_filepath=DBT_PROJECT_DIR / "profiles.yml",
+)
 _any_source = None
 for _asset in SOURCE_ASSETS.values():
     _any_source = _asset if _any_source is None else (_any_source | _asset)
@@ -43,23 +53,37 @@ def transform_marts():
         with connect(load_settings()) as warehouse:
             ensure_raw_tables(warehouse)
 
-    dbt_models = DbtTaskGroup(
-        group_id="dbt",
-        project_config=ProjectConfig(
-            dbt_project_path=DBT_PROJECT_DIR,
-            manifest_path=DBT_MANIFEST,
-            env_vars=dbt_env(_settings),
-            dbt_vars=dbt_vars(_settings),
-        ),
-        profile_config=ProfileConfig(
-            profile_name="culture_outcomes",
-            target_name=_settings.warehouse.target,
-            profiles_yml_filepath=DBT_PROJECT_DIR / "profiles.yml",
-        ),
-        render_config=RenderConfig(load_method=LoadMode.DBT_MANIFEST, test_behavior=TestBehavior.BUILD),
-        execution_config=ExecutionConfig(invocation_mode=InvocationMode.DBT_RUNNER),
-        operator_args={"pool": WAREHOUSE_POOL, "install_deps": False},
-    )
+    if _settings.warehouse.target == "duckdb":
+        dbt_models = DbtBuildLocalOperator(
+            task_id="dbt_build",
+            project_dir=str(DBT_PROJECT_DIR),
+            profile_config=_profile,
+            env=dbt_env(_settings),
+            append_env=True,
+            vars=dbt_vars(_settings),
+            invocation_mode=InvocationMode.DBT_RUNNER,
+            install_deps=False,
+            emit_datasets=False,  # the marts Asset below is the one downstream DAGs watch
+            pool=WAREHOUSE_POOL,
+        )
+    else:
+        dbt_models = DbtTaskGroup(
+            group_id="dbt",
+            project_config=ProjectConfig(
+                dbt_project_path=DBT_PROJECT_DIR,
+                manifest_path=DBT_MANIFEST,
+                env_vars=dbt_env(_settings),
+                dbt_vars=dbt_vars(_settings),
+            ),
+            profile_config=_profile,
+            render_config=RenderConfig(
+                load_method=LoadMode.DBT_MANIFEST,
+                test_behavior=TestBehavior.BUILD,
+                should_detach_multiple_parents_tests=True,  # relationship tests run after both models
+            ),
+            execution_config=ExecutionConfig(invocation_mode=InvocationMode.DBT_RUNNER),
+            operator_args={"pool": WAREHOUSE_POOL, "install_deps": False},
+        )
 
     @task(pool=WAREHOUSE_POOL, outlets=[MARTS_ASSET])
     def compute_benchmarks() -> dict:

@@ -168,6 +168,11 @@ def cmd_setup(args: argparse.Namespace) -> int:
     from pipelines.transform import run_dbt
 
     settings = load_settings()
+    if settings.warehouse.target == "postgres":
+        from pipelines.warehouse.connection import ensure_postgres_database
+
+        if ensure_postgres_database(settings):
+            print(f"created the warehouse database {settings.warehouse.postgres_dbname}")
     run_dbt(settings, "parse")
     airflow_setup(pool_slots=1 if settings.warehouse.target == "duckdb" else 8)
     return 0

@@ -162,13 +162,21 @@ def validate_and_load(
             f"published). Raw bytes, findings and the Data Docs report: "
             f"{settings.paths.quarantine / source_id / landed.sha256}"
         )
+    if spec.kind == "reference":
+        try:
+            reference_state = _reference_state(spec, parsed.table, settings)
+        except ValueError as error:  # e.g. a succession cycle: the file contradicts itself
+            quarantine(settings, ledger, landed, reason=str(error), findings=[], docs_dir=docs_dir,
+                       layout=parsed.layout, vintage=parsed.vintage)
+            raise ExtractRejected(f"{landed.file_name} was quarantined: {error}") from error
     with connect(settings) as warehouse:
         rows = load_extract(
             warehouse, source_id, parsed.table, sha256=landed.sha256, vintage=parsed.vintage,
             layout=parsed.layout, file_name=landed.file_name,
         )
     if spec.kind == "reference":
-        _remember_reference(spec, parsed.table, settings)
+        for name, content in reference_state.items():
+            (settings.paths.state / name).write_text(json.dumps(content), encoding="utf-8")
     if released_by is not None:
         for finding in findings:
             finding["severity"] = "warning"
@@ -184,18 +192,21 @@ def validate_and_load(
     return Outcome(source_id, landed.file_name, "loaded", landed.sha256, rows, warnings)
 
 
-def _remember_reference(spec: SourceSpec, table: pd.DataFrame, settings: Settings) -> None:
-    """Keep the ODS codes and resolved successors where validation of other sources can read them."""
+def _reference_state(spec: SourceSpec, table: pd.DataFrame, settings: Settings) -> dict[str, object]:
+    """What other sources' validation needs from ODS: known codes, and successors resolved."""
     state: Path = settings.paths.state
     if spec.id == "ods_trusts":
-        codes = sorted(set(table["org_code"].astype(str)) | set(json.loads(
-            (state / "ods_known_codes.json").read_text(encoding="utf-8")) if (state / "ods_known_codes.json").exists() else []))
-        (state / "ods_known_codes.json").write_text(json.dumps(codes), encoding="utf-8")
-    elif spec.id == "ods_successors":
-        from pipelines.parsers.ods import resolve_successors
+        known_file = state / "ods_known_codes.json"
+        known = set(json.loads(known_file.read_text(encoding="utf-8"))) if known_file.exists() else set()
+        return {"ods_known_codes.json": sorted(known | set(table["org_code"].astype(str)))}
+    from pipelines.parsers.ods import find_splits, resolve_successors
 
-        pairs = list(zip(table["old_code"].astype(str), table["new_code"].astype(str), strict=True))
-        (state / "ods_successors.json").write_text(json.dumps(resolve_successors(pairs)), encoding="utf-8")
+    pairs = list(zip(table["old_code"].astype(str), table["new_code"].astype(str), strict=True))
+    splits = find_splits(pairs)
+    if splits:
+        log.warning("ODS successors: %d organisations split into several successors (kept under their own "
+                    "codes): %s", len(splits), ", ".join(f"{old} -> {'/'.join(new)}" for old, new in splits.items()))
+    return {"ods_successors.json": resolve_successors(pairs)}
 
 
 def ingest_source(

@@ -1,6 +1,7 @@
 """Comparator rows: each cell once per comparator group the trust belongs to.
 
-* ``network``: trusts with ``in_network`` true, one group per metric x period;
+* ``network``: trusts with ``in_network`` true (``dim_organisation.is_network_member``), one group
+  per metric x period, labelled with the network's name;
 * ``peer_group``: every trust, grouped by its national peer group (a trust without one keeps
   its row, with no group and a reason, so the gap is visible);
 * ``england``: every trust.
@@ -45,7 +46,7 @@ def expand(cells: pd.DataFrame) -> ComparatorRows:
     everyone = np.arange(n)
     members = np.flatnonzero(cells["in_network"].to_numpy())
     parts = [
-        (members, "network", np.full(members.size, "network", dtype=object)),
+        (members, "network", _network_labels(cells, members)),
         (everyone, "peer_group", cells["peer_group"].to_numpy()),
         (everyone, "england", np.full(n, "england", dtype=object)),
     ]
@@ -75,6 +76,12 @@ def expand(cells: pd.DataFrame) -> ComparatorRows:
         gid=gid,
         n_groups=int(gid.max()) + 1 if has_group.any() else 0,
     )
+
+
+def _network_labels(cells: pd.DataFrame, members: np.ndarray) -> np.ndarray:
+    """The network's name (dim_organisation.network_name), or "network" when it has none."""
+    names = cells["network_name"].to_numpy()[members]
+    return np.where(pd.isna(names), "network", names).astype(object)
 
 
 def _codes(values: np.ndarray) -> np.ndarray:

@@ -22,8 +22,10 @@ from .comparators import NO_PEER_GROUP, ComparatorRows
 from .facts import COUNT_METHODS, as_column
 
 QUANTILE_METHOD = QUANTILE_METHODS[0]  # "fingertips_interpolated", as distribution_summary
-RANK_METHOD = ("rank 1 = best, ties share the lowest rank; percentile = 100 x strictly worse / (n - 1); "
-               "polarity none ranks the highest first")
+#: Row value of ``rank_method`` (described in benchmarks.benchmark_methods).
+RANK_METHOD = "rank_and_percentile; ties=min; percentile=100*worse/(n-1)"
+RANK_DESCRIPTION = ("rank 1 = best, ties share the lowest rank; percentile = 100 x strictly worse / (n - 1), "
+                    "100 when alone; polarity none ranks the highest first")
 POOLED = "pooled_ratio_of_sums"
 MEDIAN = "median"
 
@@ -94,10 +96,9 @@ class SortedGroups:
 
 def first_cell_of_group(rows: ComparatorRows) -> np.ndarray:
     """For each group, the cell of one of its rows (every row of a group shares the metric)."""
-    first = np.full(rows.n_groups, -1, dtype=np.int64)
     has = rows.gid >= 0
-    first[rows.gid[has][::-1]] = rows.cell[has][::-1]
-    return first
+    _, index = np.unique(rows.gid[has], return_index=True)  # every gid 0..n_groups-1 occurs
+    return rows.cell[has][index]
 
 
 def group_statistics(cells: pd.DataFrame, rows: ComparatorRows) -> pd.DataFrame:

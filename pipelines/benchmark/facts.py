@@ -29,11 +29,11 @@ REQUIRED_COLUMNS: tuple[str, ...] = (
 )
 #: Optional columns (filled with nulls when absent, e.g. in hand-built test facts).
 OPTIONAL_COLUMNS: tuple[str, ...] = (
-    "org_name", "metric_name", "grain", "period_end", "target", "vintage", "extract_sha256",
+    "org_name", "network_name", "metric_name", "grain", "period_end", "target", "vintage", "extract_sha256",
 )
 
 FACTS_SQL = """
-select f.org_code, o.org_name, o.is_network_member as in_network, o.peer_group,
+select f.org_code, o.org_name, o.is_network_member as in_network, o.network_name, o.peer_group,
        f.metric_id, m.metric_name, m.unit, m.polarity, m.benchmark_method, m.target,
        f.grain, f.period_start, f.period_end, f.value, f.numerator, f.denominator, f.suppressed,
        f.vintage, f.extract_sha256
@@ -46,7 +46,8 @@ left join marts.dim_metric m on m.metric_id = f.metric_id
 def load_facts(warehouse: Any) -> pd.DataFrame:
     """Facts with their trust's comparator groups and their metric's catalogue entry.
 
-    Left joins: a fact whose organisation or metric is missing from the dimensions is kept
+    ``dim_organisation.is_network_member`` is read as ``in_network``; ``network_name`` labels the
+    network comparator group. Left joins: a fact whose organisation or metric is missing from the dimensions is kept
     (England comparator, "not computed" reasons) rather than silently dropped.
     """
     return warehouse.query(FACTS_SQL)
@@ -118,8 +119,8 @@ def prepare_cells(facts: pd.DataFrame) -> pd.DataFrame:
     frame: dict[str, Any] = {}
     for name in ("org_code", "metric_id"):
         frame[name] = _text_fast(facts[name])
-    for name in ("org_name", "metric_name", "grain", "vintage", "extract_sha256", "peer_group", "unit",
-                 "polarity", "benchmark_method"):
+    for name in ("org_name", "network_name", "metric_name", "grain", "vintage", "extract_sha256", "peer_group",
+                 "unit", "polarity", "benchmark_method"):
         frame[name] = _text_fast(facts[name]) if name in facts.columns else np.full(n_in, None, dtype=object)
     frame["period_start"] = pd.to_datetime(facts["period_start"], errors="coerce").to_numpy("datetime64[ns]")
     if "period_end" in facts.columns:
@@ -149,6 +150,7 @@ def prepare_cells(facts: pd.DataFrame) -> pd.DataFrame:
     cells["scale"] = np.where(cells["unit"].to_numpy() == "percent", 100.0, 1.0)
     _metric_checks(cells)
     _count_checks(cells)
+    _warn_inconsistent_values(cells)
     return cells
 
 
@@ -179,6 +181,25 @@ def _metric_checks(cells: pd.DataFrame) -> None:
             parts.append(f"polarity {polarity[i]!r} is not one of {POLARITIES}")
         reasons[i] = "; ".join(parts)
     cells["metric_reason"] = as_column(reasons)
+
+
+def _warn_inconsistent_values(cells: pd.DataFrame, tolerance: float = 0.01) -> None:
+    """Log metrics whose published value is not numerator / denominator (x100 for percent): a unit
+    mismatch would put the interval and the funnel (from the counts) on another scale than the
+    value (ranked as published)."""
+    ok = cells["counts_ok"].to_numpy() & np.isin(cells["benchmark_method"].to_numpy(),
+                                                 np.array(["proportion", "rate"], dtype=object))
+    if not ok.any():
+        return
+    value = cells["value"].to_numpy()[ok]
+    implied = (cells["numerator"].to_numpy()[ok] / cells["denominator"].to_numpy()[ok]
+               * cells["scale"].to_numpy()[ok])
+    rounding = 0.006 * cells["scale"].to_numpy()[ok] / 100.0  # values published to 2 dp of a percent
+    off = np.abs(value - implied) > tolerance * np.abs(implied) + rounding
+    if off.any():
+        metrics = pd.Series(cells["metric_id"].to_numpy()[ok][off]).value_counts()
+        log.warning("benchmark: value differs from numerator / denominator (unit?) in %s",
+                    ", ".join(f"{metric} ({count} cells)" for metric, count in metrics.items()))
 
 
 def _count_checks(cells: pd.DataFrame) -> None:

@@ -30,19 +30,14 @@ from .significance import LEVELS, z_value
 OVERDISPERSION_METHOD = "winsorise"
 OVERDISPERSION_FRACTION = 0.1
 MIN_UNITS = 3  # overdispersion() needs at least three units
+#: Row values of ``funnel_method`` (see benchmarks.benchmark_methods).
 FUNNEL_METHOD = {
-    "proportion": (
-        "phe_proportion_funnel around the pooled comparator proportion; adjusted: arcsine transform, "
-        "additive tau2 (Spiegelhalter 2005); overdispersion winsorise 10%/90%; limits 95%,99.8%"
-    ),
-    "rate": (
-        "exact_poisson_funnel on O/E, E = denominator x pooled comparator rate; adjusted: log(O/E) "
-        "(SHMI), additive tau2; overdispersion winsorise 10%/90%; limits 95%,99.8%"
-    ),
-    "ratio": (
-        "exact_poisson_funnel on O/E, E = denominator x pooled comparator ratio; adjusted: log(O/E) "
-        "(SHMI), additive tau2; overdispersion winsorise 10%/90%; limits 95%,99.8%"
-    ),
+    "proportion": "phe_proportion_funnel; adjusted=overdispersion_additive(arcsine); winsorise={fraction:g}; "
+                  "levels=0.95,0.998",
+    "rate": "exact_poisson_funnel(O/E); adjusted=overdispersion_additive(log); winsorise={fraction:g}; "
+            "levels=0.95,0.998",
+    "ratio": "exact_poisson_funnel(O/E); adjusted=overdispersion_additive(log); winsorise={fraction:g}; "
+             "levels=0.95,0.998",
 }
 LEVEL_NAMES = ("95", "998")
 
@@ -149,7 +144,8 @@ def funnel_statistics(cells: pd.DataFrame, rows: ComparatorRows, groups: pd.Data
         limits[f"adj_lower_{name}"], limits[f"adj_upper_{name}"] = adj_lower, adj_upper
 
     out: dict[str, np.ndarray] = {
-        "funnel_method": np.where(prop | rate, lookup(method, FUNNEL_METHOD), None),
+        "funnel_method": np.where(prop | rate, lookup(method, {key: text.format(fraction=fraction)
+                                                               for key, text in FUNNEL_METHOD.items()}), None),
         "funnel_size": funnel_size,
         "funnel_ratio": ratio,
         "funnel_flag": _flag(position, limits, ""),

@@ -11,7 +11,7 @@ from dataclasses import asdict
 
 import pandas as pd
 
-from .distribution import QUANTILE_METHOD, RANK_METHOD
+from .distribution import QUANTILE_METHOD, RANK_DESCRIPTION
 from .funnels import OVERDISPERSION_FRACTION, OVERDISPERSION_METHOD
 from .schema import MethodRecord
 from .spc import SpcOptions
@@ -30,7 +30,7 @@ def method_records(spc: SpcOptions | None = None, fraction: float = OVERDISPERSI
         ),
         MethodRecord(
             "rank_and_percentile", "distribution", "all metrics", "rank, percentile, best, worst, rank_method",
-            RANK_METHOD, "Model Health System / Staff Survey league-table convention",
+            RANK_DESCRIPTION, "Model Health System / Staff Survey league-table convention",
         ),
         MethodRecord(
             "pooled_ratio_of_sums", "distribution", "proportion, rate, ratio",
@@ -82,7 +82,10 @@ def method_records(spc: SpcOptions | None = None, fraction: float = OVERDISPERSI
         ),
         MethodRecord(
             "xmr_making_data_count", "spc", "all metrics, per trust over periods",
-            "spc_*, spc_point_rules, spc_point_variation", spc.describe(),
+            "spc_*, spc_point_rules, spc_point_variation",
+            "centre = mean of the baseline points, limits = mean -/+ 2.66 x mean moving range, 2-sigma lines at "
+            "two thirds of that; rules: a point beyond a limit, a shift, a trend, two of three beyond 2 sigma; "
+            f"fewer than min_points gives a run chart. Options: {spc.describe()}",
             "NHS England Making Data Count; NHSRplotthedots (reference_cases.json: xmr_limits)",
         ),
         MethodRecord(

@@ -35,8 +35,8 @@ COLUMNS: tuple[tuple[str, str, str], ...] = (
     ("period_end", "date", "Last day of the period"),
     ("is_latest_period", "boolean", "This is the latest period of the trust's series for the metric"),
     ("comparator", "text", "network, peer_group or england"),
-    ("comparator_group", "text", "The group compared against: 'network', the peer group key or 'england'; "
-     "null when the trust has no peer group"),
+    ("comparator_group", "text", "The group compared against: the network's name ('network' when unnamed), "
+     "the peer group key or 'england'; null when the trust has no peer group"),
     # --- the trust's cell -------------------------------------------------------------------
     ("value", "double precision", "Published value in unit; null when suppressed or not published"),
     ("numerator", "double precision", "Numerator; null when suppressed"),
@@ -124,13 +124,6 @@ COLUMN_NAMES: tuple[str, ...] = tuple(name for name, _, _ in COLUMNS)
 COLUMN_TYPES: dict[str, str] = {name: kind for name, kind, _ in COLUMNS}
 
 
-def sql_type(dtype: object) -> str:
-    """Warehouse type of a pandas dtype (the loader's mapping, public for this package)."""
-    from pipelines.warehouse.loader import _sql_type
-
-    return _sql_type(dtype)
-
-
 def empty_table() -> pd.DataFrame:
     """The benchmark table with no rows and the output dtypes."""
     return cast_to_schema(pd.DataFrame({name: [] for name in COLUMN_NAMES}))
@@ -174,22 +167,20 @@ def _booleans(column: Any) -> pd.arrays.BooleanArray:
     return pd.arrays.BooleanArray(data, mask)
 
 
-def text_column(values: object) -> pd.Categorical:
-    """Text as a categorical of ``str`` (None -> missing): few distinct values per column, so this is
-    cheap to build, to hold and to load (DuckDB reads it as an ENUM and casts it to text)."""
-    if isinstance(values, pd.Categorical):
-        return values
-    if isinstance(values, pd.Series) and isinstance(values.dtype, pd.CategoricalDtype):
-        return values.array
+def text_column(values: Any) -> pd.Series:
+    """Text as an object column of ``str`` / None.
+
+    Not pandas' ``str`` dtype: converting a million Python strings to it costs more than the
+    whole benchmark computation, and DuckDB / the CSV writer read object columns directly.
+    """
+    if isinstance(values, pd.Series):
+        values = values.to_numpy(dtype=object, na_value=None)
     array = np.asarray(values, dtype=object)
-    codes, uniques = pd.factorize(array, sort=True, use_na_sentinel=True)
-    categories = pd.Index([str(item) for item in uniques], dtype=object)
-    if not categories.is_unique:  # e.g. 1 and "1": merge them
-        labels = categories.to_numpy()[codes]
-        labels[codes < 0] = None
-        codes, categories = pd.factorize(labels, sort=True, use_na_sentinel=True)
-        categories = pd.Index(categories, dtype=object)
-    return pd.Categorical.from_codes(codes, categories=categories)
+    missing = pd.isna(array)
+    if missing.any():
+        array = array.copy()
+        array[missing] = None
+    return pd.Series(array, dtype=object, copy=False)
 
 
 def create_table_sql(schema: str = BENCHMARK_SCHEMA, table: str = BENCHMARK_TABLE) -> str:

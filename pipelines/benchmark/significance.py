@@ -20,15 +20,13 @@ from .distribution import lookup, per_value
 from .facts import as_column
 
 LEVELS: tuple[float, float] = (0.95, 0.998)
+#: Row values of ``ci_method`` / ``significance_method`` (see benchmarks.benchmark_methods).
 CI_METHOD = {
-    "proportion": "wilson_score; levels=95%,99.8%",
-    "rate": "byar_exact_poisson; exact_below=10; rate = count interval / denominator; levels=95%,99.8%",
-    "ratio": "byar_exact_poisson; exact_below=10; ratio = count interval / expected; levels=95%,99.8%",
+    "proportion": "wilson_score; levels=0.95,0.998",
+    "rate": "byar_exact_poisson; exact_below=10; per denominator; levels=0.95,0.998",
+    "ratio": "byar_exact_poisson; exact_below=10; per expected; levels=0.95,0.998",
 }
-SIGNIFICANCE_METHOD = (
-    "fingertips_two_level; comparator_value inside the 95% interval = Similar, outside = Better/Worse, "
-    "outside the 99.8% interval too = Best/Worst (Higher/Lower without polarity)"
-)
+SIGNIFICANCE_METHOD = "fingertips_two_level; inner=0.95; outer=0.998; benchmark=comparator_value"
 
 
 def z_value(confidence: float) -> float:

@@ -4,9 +4,10 @@ Computed once per trust x metric (a series), never per comparator row, then join
 the point columns to the cell of the same period, the series columns (limits, icons, trend,
 all as of the latest period) to every cell of the series.
 
-A series runs over the metric's periods from the trust's first to its latest; a period with no
-fact, or a suppressed one, is a missing point (it breaks shift and trend runs and is never
-flagged), so a gap in publication is not silently closed up.
+A series runs over the metric's calendar (every period any trust has a fact for) from the
+trust's first period to its latest; a period with no fact for the trust, or a suppressed one, is
+a missing point (it breaks shift and trend runs and is never flagged), so a gap in a trust's
+publication is not silently closed up.
 """
 
 from __future__ import annotations
@@ -34,19 +35,31 @@ class SpcOptions:
     two_of_three: str = "beyond_2_sigma"
     min_points: int = 15
 
+    def __post_init__(self) -> None:
+        from pipelines.stats import TWO_OF_THREE_VARIANTS
+
+        if not isinstance(self.screen_outliers, bool):
+            raise ValueError(f"SpcOptions: screen_outliers must be True or False, got {self.screen_outliers!r}")
+        for name in ("shift", "trend"):
+            if getattr(self, name) not in (6, 7, 8):
+                raise ValueError(f"SpcOptions: {name} must be 6, 7 or 8, got {getattr(self, name)!r}")
+        if self.two_of_three not in TWO_OF_THREE_VARIANTS:
+            raise ValueError(f"SpcOptions: two_of_three must be one of {TWO_OF_THREE_VARIANTS}, "
+                             f"got {self.two_of_three!r}")
+        if not isinstance(self.min_points, int) or self.min_points < 2:
+            raise ValueError(f"SpcOptions: min_points must be an integer >= 2, got {self.min_points!r}")
+
     def describe(self) -> str:
         return (
-            f"xmr_making_data_count; baseline=all points; screen_outliers={str(self.screen_outliers).lower()}; "
-            f"shift={self.shift}; trend={self.trend}; two_of_three={self.two_of_three}; "
-            f"min_points={self.min_points}"
+            f"xmr_making_data_count; baseline=all; screen_outliers={str(self.screen_outliers).lower()}; "
+            f"shift={self.shift}; trend={self.trend}; two_of_three={self.two_of_three}; min_points={self.min_points}"
         )
 
 
+#: Row values of ``trend_method`` (see benchmarks.benchmark_methods).
 TREND_METHOD = {
-    "proportion": ("fingertips_recent_trend; kind=proportion (chi-square test for trend on counts); "
-                   "last 5 points; significant when chi2 > 9.5495 and leave-one-out slopes keep the sign"),
-    "rate": ("fingertips_recent_trend; kind=generic (weighted regression, se from the 95% interval); "
-             "last 5 points; significant when chi2 > 9.5495 and leave-one-out slopes keep the sign"),
+    "proportion": "fingertips_recent_trend; kind=proportion; points=5; chi2>9.5495",
+    "rate": "fingertips_recent_trend; kind=generic; points=5; chi2>9.5495",
 }
 TREND_METHOD["ratio"] = TREND_METHOD["rate"]
 
@@ -80,7 +93,6 @@ def _series_frame(cells: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarr
 
 FLOAT_SERIES = ("spc_points", "spc_mean", "spc_lpl", "spc_upl", "spc_lower_2sigma", "spc_upper_2sigma",
                 "trend_slope", "trend_chi2")
-BOOL_SERIES = ("spc_limits_available",)
 _RULE_TEXT = np.array(
     [",".join(name for bit, name in enumerate(RULES) if code >> bit & 1) or None for code in range(16)],
     dtype=object,
@@ -180,14 +192,20 @@ def point_variations(side: np.ndarray, polarity: np.ndarray, charted: np.ndarray
 
 def _one_series(values: np.ndarray, polarity: str | None, method: str | None, target: float, scale: float,
                 options: SpcOptions, intervals: Any) -> dict[str, Any]:
-    row: dict[str, Any] = {"spc_points": int(np.count_nonzero(~np.isnan(values)))}
+    present = ~np.isnan(values)
+    row: dict[str, Any] = {"spc_points": int(np.count_nonzero(present))}
     reasons: list[str] = []
-    try:
-        result = xmr(values, screen_outliers=options.screen_outliers, shift=options.shift,
-                     trend=options.trend, two_of_three=options.two_of_three, min_points=options.min_points)
-    except ValueError as exc:
-        result = None
-        reasons.append(f"SPC not computed: {exc}")
+    result: XmRResult | None = None
+    if row["spc_points"] < 2:
+        reasons.append(f"SPC not computed: {row['spc_points']} published point(s), a chart needs at least 2")
+    elif not (present[1:] & present[:-1]).any():
+        reasons.append("SPC not computed: no two consecutive published points, so no moving range")
+    else:
+        try:
+            result = xmr(values, screen_outliers=options.screen_outliers, shift=options.shift,
+                         trend=options.trend, two_of_three=options.two_of_three, min_points=options.min_points)
+        except ValueError as exc:
+            reasons.append(f"SPC not computed: {str(exc)[:200]}")
     if result is not None:
         row["_result"] = result
         row.update(spc_limits_available=result.limits_available, spc_mean=result.mean)
@@ -239,7 +257,7 @@ def _trend(values: np.ndarray, method: str | None, scale: float, intervals: Any)
             result = recent_trend(recent, low, high)
     except ValueError as exc:
         return {"trend_direction": "could not be calculated", "trend_method": TREND_METHOD[method],
-                "trend_reason": str(exc)}
+                "trend_reason": str(exc)[:200]}
     slope = result.slope * scale if result.kind == "proportion" else result.slope
     return {
         "trend_direction": result.direction,

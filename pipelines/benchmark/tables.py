@@ -45,7 +45,6 @@ from .schema import (
     cast_to_schema,
     create_table_sql,
     empty_table,
-    text_column,
 )
 
 log = logging.getLogger(__name__)
@@ -76,14 +75,21 @@ class BenchmarkOptions:
     spc: spc.SpcOptions = field(default_factory=spc.SpcOptions)
     overdispersion_fraction: float = funnels.OVERDISPERSION_FRACTION
 
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.overdispersion_fraction < 0.5:
+            raise ValueError("BenchmarkOptions: overdispersion_fraction must be in [0, 0.5), "
+                             f"got {self.overdispersion_fraction!r}")
+
 
 def compute_benchmark_table(facts: pd.DataFrame, options: BenchmarkOptions | None = None) -> pd.DataFrame:
     """The benchmark table for every metric, period, trust and comparator (see the module docstring).
 
     ``facts`` has the columns of :func:`load_facts` (``org_name``, ``metric_name``, ``grain``,
     ``period_end``, ``target``, ``vintage`` and ``extract_sha256`` may be absent). Returns the
-    columns of :data:`pipelines.benchmark.schema.COLUMNS` with nullable dtypes, ordered by
-    metric, period, comparator and trust.
+    columns of :data:`pipelines.benchmark.schema.COLUMNS` (nullable ``Float64`` / ``Int64`` /
+    ``boolean``, ``datetime64`` dates, text as object), ordered by metric, period, comparator and
+    trust. Bad or insufficient inputs give ``*_reason`` values, not exceptions; only a frame
+    without the required columns (a programming error) raises ``ValueError``.
     """
     options = options or BenchmarkOptions()
     started = time.perf_counter()
@@ -99,8 +105,7 @@ def compute_benchmark_table(facts: pd.DataFrame, options: BenchmarkOptions | Non
     compared = significance.compare_rows(cells, rows.cell, positions["comparator_value"], rows.no_group)
     funnel = funnels.funnel_statistics(cells, rows, groups, options.overdispersion_fraction)
 
-    columns: dict[str, object] = {name: _expand(cells[name].to_numpy(), rows.cell, COLUMN_TYPES[name])
-                                  for name in CELL_COLUMNS}
+    columns: dict[str, np.ndarray] = {name: cells[name].to_numpy()[rows.cell] for name in CELL_COLUMNS}
     columns["comparator"] = rows.comparator
     columns["comparator_group"] = rows.group
     columns.update(positions)
@@ -113,14 +118,6 @@ def compute_benchmark_table(facts: pd.DataFrame, options: BenchmarkOptions | Non
     return table
 
 
-def _expand(values: np.ndarray, cell: np.ndarray, kind: str) -> object:
-    """A cell column repeated for each comparator row (text via category codes: no string copies)."""
-    if kind == "text":
-        codes, uniques = pd.factorize(values, sort=True, use_na_sentinel=True)
-        return text_column(pd.Categorical.from_codes(codes, categories=pd.Index(uniques, dtype=object)))[cell]
-    return values[cell]
-
-
 def _null_derived_of_unusable(columns: dict[str, np.ndarray], usable: np.ndarray) -> None:
     """Belt and braces: no statistic of the trust's own cell survives on a suppressed row."""
     for name in ("rank", "percentile", "ci_lower", "ci_upper", "ci_lower_998", "ci_upper_998",
@@ -131,14 +128,15 @@ def _null_derived_of_unusable(columns: dict[str, np.ndarray], usable: np.ndarray
         values[~usable] = np.nan
         columns[name] = values
     for name in ("funnel_flag", "funnel_flag_adjusted", "spc_point_variation", "spc_point_rules", "ci_method"):
-        values = columns[name]
-        if isinstance(values, pd.Categorical):
-            values = values.copy()
-            values[~usable] = np.nan
-        else:
-            values = np.asarray(values, dtype=object).copy()
-            values[~usable] = None
+        values = np.asarray(columns[name], dtype=object).copy()
+        values[~usable] = None
         columns[name] = values
+
+
+def _for_loading(table: pd.DataFrame) -> pd.DataFrame:
+    """Nullable floats as plain float64 with NaN for the loaders: both write NaN as NULL (DuckDB's
+    pandas scan, the PostgreSQL COPY's null marker), and the CSV writer is much faster on float64."""
+    return table.astype({name: "float64" for name, kind in COLUMN_TYPES.items() if kind == "double precision"})
 
 
 def build_benchmark_tables(settings: Settings, options: BenchmarkOptions | None = None) -> dict[str, int]:
@@ -149,14 +147,16 @@ def build_benchmark_tables(settings: Settings, options: BenchmarkOptions | None 
     options = options or BenchmarkOptions()
     with connect(settings) as warehouse:
         facts = load_facts(warehouse)
-        table = compute_benchmark_table(facts, options)
-        methods = methods_frame(options.spc, options.overdispersion_fraction)
+    # Computed with the warehouse closed: DuckDB allows one writer, so hold it only to write.
+    table = compute_benchmark_table(facts, options)
+    methods = methods_frame(options.spc, options.overdispersion_fraction)
+    with connect(settings) as warehouse:
         started = time.perf_counter()
         with warehouse.transaction():
             warehouse.execute(f"create schema if not exists {BENCHMARK_SCHEMA}")
             warehouse.execute(f"drop table if exists {BENCHMARK_SCHEMA}.{BENCHMARK_TABLE}")
             warehouse.execute(create_table_sql(BENCHMARK_SCHEMA, BENCHMARK_TABLE))
-            warehouse.insert(BENCHMARK_SCHEMA, BENCHMARK_TABLE, table)
+            warehouse.insert(BENCHMARK_SCHEMA, BENCHMARK_TABLE, _for_loading(table))
             warehouse.execute(f"drop table if exists {BENCHMARK_SCHEMA}.{METHODS_TABLE}")
             columns = ", ".join(f'"{name}" {kind}' for name, kind in METHOD_COLUMNS.items())
             warehouse.execute(f"create table {BENCHMARK_SCHEMA}.{METHODS_TABLE} ({columns})")

@@ -119,3 +119,21 @@ def connect(settings: Settings, read_only: bool = False) -> Iterator[Warehouse]:
         yield warehouse
     finally:
         warehouse.close()
+
+
+def ensure_postgres_database(settings: Settings) -> bool:
+    """Create the shared warehouse database when it does not exist yet; True when it was created."""
+    import psycopg2
+    from psycopg2 import sql
+
+    admin = psycopg2.connect(settings.warehouse.postgres_dsn(dbname="postgres"))
+    admin.autocommit = True
+    try:
+        with admin.cursor() as cursor:
+            cursor.execute("select 1 from pg_database where datname = %s", (settings.warehouse.postgres_dbname,))
+            if cursor.fetchone():
+                return False
+            cursor.execute(sql.SQL("create database {}").format(sql.Identifier(settings.warehouse.postgres_dbname)))
+            return True
+    finally:
+        admin.close()

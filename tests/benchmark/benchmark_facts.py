@@ -86,3 +86,34 @@ def select(table: pd.DataFrame, **where: object) -> pd.DataFrame:
     for column, wanted in where.items():
         mask &= table[column].astype(object) == wanted
     return table[mask]
+
+
+def national_scale_facts(trusts: int = 220, metrics: int = 40, periods: int = 60, seed: int = 1) -> pd.DataFrame:
+    """Facts at the size of a full run: every trust x metric x month, methods mixed as in the
+    catalogue (proportion, rate, score, distribution), 2% of cells suppressed."""
+    rng = np.random.default_rng(seed)
+    org, metric, period = (a.ravel() for a in np.meshgrid(np.arange(trusts), np.arange(metrics),
+                                                          np.arange(periods), indexing="ij"))
+    methods = np.array(["proportion", "rate", "score", "distribution"], dtype=object)[metric % 4]
+    denominator = rng.integers(50, 90_000, org.size).astype(float)
+    level = np.clip(0.6 + 0.03 * rng.normal(size=trusts)[org], 0.01, 0.99)
+    numerator = rng.binomial(denominator.astype(int), np.where(methods == "rate", level / 10, level)).astype(float)
+    value = np.select([methods == "proportion", methods == "rate"],
+                      [numerator / denominator, numerator / denominator * 100], rng.normal(6, 1, org.size))
+    counted = (methods == "proportion") | (methods == "rate")
+    hidden = rng.random(org.size) < 0.02
+    starts = pd.date_range("2021-07-01", periods=periods, freq="MS")
+    codes = np.array([f"R{i:03d}" for i in range(trusts)], dtype=object)
+    return pd.DataFrame({
+        "org_code": codes[org], "org_name": "Trust", "in_network": org < 6,
+        "peer_group": np.array(["acute", "mental_health", "community", "ambulance", "acute_specialist"],
+                               dtype=object)[org % 5],
+        "metric_id": np.array([f"m{i:02d}" for i in range(metrics)], dtype=object)[metric], "metric_name": "m",
+        "unit": np.select([methods == "rate", methods == "proportion"], ["percent", "fraction"], "score_0_10"),
+        "polarity": np.array(["higher_is_better", "lower_is_better", "none"], dtype=object)[metric % 3],
+        "benchmark_method": methods, "target": np.where(metric % 5 == 0, 0.6, np.nan), "grain": "month",
+        "period_start": starts[period], "period_end": starts[period] + pd.offsets.MonthEnd(0),
+        "value": np.where(hidden, np.nan, value), "numerator": np.where(hidden | ~counted, np.nan, numerator),
+        "denominator": np.where(hidden | ~counted, np.nan, denominator), "suppressed": hidden,
+        "vintage": "2026-06", "extract_sha256": "0" * 64,
+    })

@@ -1,0 +1,161 @@
+"""Benchmark packs rendered by headless Chromium: the charts draw, nothing errors, nothing loads.
+
+Each page is loaded from a copy with a small recorder script injected *before* the page's own
+Content-Security-Policy (a meta CSP only governs what follows it), which records JavaScript errors,
+failed resource loads and CSP violations and, on load, whether every chart SVG has drawn content
+with a non-zero size; ``--dump-dom`` gives the result back. Chromium's own console log
+(``--enable-logging=stderr --v=0``) is checked for console errors too. A screenshot of every page
+is written for review (its path is printed; ``-s`` shows it).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+from test_pack import NAMES, NETWORK, REFERENCE, associations, benchmark_table, settings
+
+from pipelines.publish.pack import render_pdf, write_packs
+
+pytestmark = pytest.mark.browser
+
+FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+         "--disable-background-networking", "--disable-component-update", "--disable-sync")
+TIMEOUT = 120
+
+RECORDER = """<script>
+(function () {
+  var root = document.documentElement, errors = [];
+  function record(message) { errors.push(String(message)); root.setAttribute('data-page-errors', JSON.stringify(errors)); }
+  window.onerror = function (message, source, line) { record('error: ' + message + ' at ' + source + ':' + line); };
+  window.addEventListener('error', function (event) {
+    var target = event.target;
+    if (target && target !== window) { record('resource failed: ' + (target.src || target.href || target.tagName)); }
+  }, true);
+  document.addEventListener('securitypolicyviolation', function (event) {
+    record('csp: ' + event.violatedDirective + ' ' + event.blockedURI);
+  });
+  window.addEventListener('load', function () {
+    var charts = document.querySelectorAll('svg'), drawn = 0, sized = 0;
+    for (var i = 0; i < charts.length; i++) {
+      var box = charts[i].getBoundingClientRect(), content = charts[i].getBBox();
+      if (charts[i].childElementCount > 1 && content.width > 0 && content.height > 0) { drawn++; }
+      if (box.width > 0 && box.height > 0) { sized++; }
+    }
+    root.setAttribute('data-svg-count', charts.length);
+    root.setAttribute('data-svg-drawn', drawn);
+    root.setAttribute('data-svg-sized', sized);
+    root.setAttribute('data-resources', performance.getEntriesByType('resource').length);
+    root.setAttribute('data-page-checked', 'yes');
+  });
+})();
+</script>"""
+
+
+def _find_chromium() -> str | None:
+    for candidate in ("chromium", "chromium-browser"):
+        found = shutil.which(candidate)
+        if found:
+            return found
+    return "/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None
+
+
+@pytest.fixture(scope="session")
+def chromium() -> str:
+    """Debian's Chromium; installed once with apt-get (as root) when absent, else a skip with the reason."""
+    found = _find_chromium()
+    if found:
+        return found
+    if not hasattr(os, "geteuid") or os.geteuid() != 0 or not shutil.which("apt-get"):
+        pytest.skip("headless Chromium is not installed (/usr/bin/chromium) and apt-get as root is not available")
+    try:
+        subprocess.run(["apt-get", "update", "-qq"], capture_output=True, timeout=600, check=True)
+        subprocess.run(["apt-get", "install", "-y", "-qq", "chromium"], capture_output=True, timeout=1200,
+                       check=True, env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"})
+    except (OSError, subprocess.SubprocessError) as exc:
+        pytest.skip(f"headless Chromium is not installed and 'apt-get install chromium' failed: {exc}")
+    found = _find_chromium()
+    if not found:
+        pytest.skip("headless Chromium is not installed and 'apt-get install chromium' did not provide it")
+    return found
+
+
+def run_chromium(binary: str, profile: Path, *arguments: str) -> subprocess.CompletedProcess:
+    profile.mkdir(parents=True, exist_ok=True)
+    return subprocess.run(
+        [binary, *FLAGS, f"--user-data-dir={profile}", *arguments],
+        capture_output=True, text=True, timeout=TIMEOUT, check=False,
+    )
+
+
+@pytest.fixture(scope="module")
+def packs(tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("browser-release")
+    write_packs(settings(), benchmark_table(), folder, REFERENCE, progress=lambda _: None,
+                associations=associations())
+    return folder / "packs"
+
+
+def instrumented(page: Path, folder: Path) -> Path:
+    html = page.read_text(encoding="utf-8")
+    assert html.count("<head>") == 1
+    copy = folder / page.name
+    copy.write_text(html.replace("<head>", "<head>" + RECORDER, 1), encoding="utf-8")
+    return copy
+
+
+# Any console message counts: the page has no scripts, so only errors and CSP violations could log.
+CONSOLE_ERROR = re.compile(r":CONSOLE[:(]|Uncaught|Refused to|net::ERR_")
+
+
+@pytest.mark.parametrize("name", [f"{code}.html" for code in NETWORK] + ["index.html"])
+def test_page_renders_in_chromium(chromium, packs, tmp_path, name):
+    page = instrumented(packs / name, tmp_path)
+    result = run_chromium(chromium, tmp_path / "profile", "--enable-logging=stderr", "--v=0",
+                          "--virtual-time-budget=5000", "--dump-dom", page.as_uri())
+    dom = result.stdout
+    root = re.search(r"<html\b[^>]*>", dom)
+    assert root, f"no DOM dumped:\n{result.stderr[-2000:]}"
+    found = dict(re.findall(r'(data-[a-z-]+)="([^"]*)"', root.group(0)))
+    assert found.get("data-page-checked") == "yes", f"the page did not finish loading:\n{result.stderr[-2000:]}"
+    assert "data-page-errors" not in found, found["data-page-errors"]
+    assert found["data-resources"] == "0"  # nothing fetched: no fonts, images, styles or scripts
+    console = [line for line in result.stderr.splitlines() if CONSOLE_ERROR.search(line)]
+    assert not console, console
+    count, drawn, sized = (int(found[f"data-svg-{key}"]) for key in ("count", "drawn", "sized"))
+    if name == "index.html":
+        assert count == 0
+        return
+    assert count > 10 and drawn == count and sized == count, (count, drawn, sized)
+    # and in the DOM as Chromium built it: every chart kind present with child elements
+    for kind in ("spine", "funnel", "spc", "forest", "badge"):
+        charts = re.findall(rf'<svg[^>]*data-chart="{kind}"[^>]*>(.*?)</svg>', dom, re.S)
+        assert charts and all(re.search(r"<(circle|line|polyline|polygon|rect|path)\b", c) for c in charts), kind
+    code = name.removesuffix(".html")
+    assert NAMES[code] in dom
+
+
+@pytest.mark.parametrize("name", [f"{code}.html" for code in NETWORK] + ["index.html"])
+def test_screenshot_for_review(chromium, packs, tmp_path, name):
+    shot = tmp_path / f"{Path(name).stem}.png"
+    result = run_chromium(chromium, tmp_path / "profile", "--hide-scrollbars", f"--screenshot={shot}",
+                          "--window-size=1280,2000", (packs / name).as_uri())
+    assert shot.exists(), result.stderr[-2000:]
+    data = shot.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 20_000
+    print(f"screenshot for review: {shot}")
+
+
+def test_pdf_prints(chromium, packs, tmp_path):
+    pdf = tmp_path / "RA1.pdf"
+    assert render_pdf(packs / "RA1.html", pdf)
+    data = pdf.read_bytes()
+    assert data.startswith(b"%PDF-") and len(data) > 20_000
+    # write_packs(pdf=True) adds one next to each page
+    paths = write_packs(settings(members=("RB2",)), benchmark_table(), tmp_path / "release", REFERENCE,
+                        progress=lambda _: None, pdf=True)
+    assert [p.name for p in paths] == ["RB2.html", "RB2.pdf", "index.html"]
