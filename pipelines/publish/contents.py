@@ -1,4 +1,17 @@
-"""What goes into a release folder: the benchmark tables, network-wide and per trust.
+"""What goes into a release folder, in the order it is made.
+
+1. Read ``benchmarks.benchmark_table``, ``marts.dim_metric`` and ``benchmarks.benchmark_methods``.
+2. Disclosure control (:mod:`.disclosure`) on the table, before anything is written.
+3. Extracts (:mod:`.extracts`): ``benchmarks_network.csv/.parquet/.xlsx`` (every trust in the
+   table) and ``trusts/benchmarks_<ODS code>.csv/.parquet/.xlsx`` for every network member.
+4. BI (:mod:`.bi`): ``bi/culture_outcomes.duckdb`` (read-only snapshot of ``marts`` and
+   ``benchmarks``) and ``bi/parquet/<schema>.<table>.parquet``.
+5. Benchmark packs (``packs/``) from ``pipelines.publish.pack`` when that module exists.
+6. Documentation: ``docs/dbt/`` (``dbt docs generate``: index.html, manifest.json, catalog.json)
+   and ``docs/validation/`` (the Great Expectations Data Docs of the latest loaded extract of
+   each source, when present).
+7. The disclosure check over every written CSV, Parquet, XLSX and DuckDB file.
+8. On PostgreSQL: the benchmark tables swapped into ``benchmarks`` and the BI role ensured.
 
 File names come only from validated ODS codes of network members (never from data values),
 so nothing in a published file can steer a path.
@@ -6,7 +19,12 @@ so nothing in a published file can steer a path.
 
 from __future__ import annotations
 
+import html
 import re
+import shutil
+import tempfile
+import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -15,9 +33,19 @@ import pandas as pd
 from pipelines.benchmark.tables import BENCHMARK_SCHEMA, BENCHMARK_TABLE
 from pipelines.config import Settings
 from pipelines.parsers.common import ODS_CODE_PATTERN
-from pipelines.publish.release import ReleaseError, row_count, write_table
+from pipelines.publish.release import ReleaseError, row_count
 
 _ODS = re.compile(ODS_CODE_PATTERN)
+_HEX = re.compile(r"^[0-9a-f]{64}$")
+_SOURCE_ID = re.compile(r"^[a-z0-9_]+$")
+
+METHOD_SUMMARY = {
+    "distribution": "median, quartiles (interpolated percentiles), best, worst, rank (1 = best)",
+    "proportion_interval": "Wilson score 95%",
+    "rate_interval": "Byar, exact Poisson below 10, 95%",
+    "significance": "Fingertips: benchmark inside / outside the 95% interval",
+}
+DBT_DOCS_FILES = ("index.html", "manifest.json", "catalog.json")
 
 
 def read_benchmark_table(settings: Settings) -> pd.DataFrame:
@@ -31,6 +59,23 @@ def read_benchmark_table(settings: Settings) -> pd.DataFrame:
         )
 
 
+def read_sources(settings: Settings) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """(benchmark table, dim_metric, benchmark_methods), read in one short read-only session."""
+    from pipelines.benchmark.schema import COLUMN_NAMES, METHODS_TABLE, cast_to_schema
+    from pipelines.warehouse.connection import connect
+
+    table = read_benchmark_table(settings)
+    with connect(settings, read_only=True) as warehouse:
+        if not warehouse.table_exists("marts", "dim_metric"):
+            raise ReleaseError("marts.dim_metric is missing: the disclosure rules need the metric catalogue")
+        metrics = warehouse.query("select * from marts.dim_metric order by metric_id")
+        methods = (warehouse.query(f"select * from {BENCHMARK_SCHEMA}.{METHODS_TABLE} order by 1")
+                   if warehouse.table_exists(BENCHMARK_SCHEMA, METHODS_TABLE) else pd.DataFrame())
+    if set(table.columns) == set(COLUMN_NAMES):
+        table = cast_to_schema(table)  # the same dtypes from DuckDB and PostgreSQL
+    return table, metrics, methods
+
+
 def trust_file_stem(code: str) -> str:
     """A per-trust file name, only for a well-formed ODS code."""
     if not _ODS.match(code):
@@ -38,24 +83,189 @@ def trust_file_stem(code: str) -> str:
     return f"benchmarks_{code}"
 
 
-def write_release_contents(settings: Settings, folder: Path, progress=print) -> dict[str, Any]:
-    table = read_benchmark_table(settings)
+def _reference_from(folder: Path) -> dict[str, Any]:
+    from pipelines.publish.release import code_version
+
+    return {"release_id": folder.name.removeprefix(".staging-"), "created_at": None, "code_version": code_version()}
+
+
+def write_release_contents(settings: Settings, folder: Path, progress: Callable[[str], Any] = print,
+                           reference: dict[str, Any] | None = None) -> dict[str, Any]:
+    from pipelines.benchmark.schema import COLUMNS
+    from pipelines.publish import bi, disclosure, extracts
+
+    reference = dict(reference or _reference_from(folder))
+    reference.setdefault("network", settings.network.name)
+    started = time.perf_counter()
+
+    table, metrics, methods = read_sources(settings)
+    rules = disclosure.disclosure_rules(settings.disclosure, metrics)
+    table, disclosed = disclosure.disclose_benchmark_table(table, rules)
+    progress(f"disclosure control: {disclosed['cells_suppressed_total']} cells suppressed "
+             f"({sum(r['cells_suppressed_at_publication'] for r in disclosed['primary_rules'])} at publication); "
+             f"benchmark table recomputed: {disclosed['secondary_rules'][1]['benchmark_table_recomputed']}")
+
+    notes = extracts.Notes(
+        title="", reference=reference, metrics=metrics, methods=methods, method_summary=METHOD_SUMMARY,
+        disclosure=[r.description + f' -> shown as "{disclosure.MARKER}"' for r in rules] + [
+            "every statistic of a suppressed cell (value, numerator, denominator, intervals, rank, percentile, "
+            "significance, funnel values and flags, SPC point) is suppressed too",
+            "comparator totals, distributions and ranks are computed over published cells only, so a suppressed "
+            "cell cannot be recovered from them"],
+        columns={name: meaning for name, _, meaning in COLUMNS},
+    )
     written: list[Path] = []
-    written += write_table(table, folder, "benchmarks_network")
+    notes.title = f"Culture and outcomes benchmarks: {settings.network.name} (all trusts)"
+    written += extracts.write_extract(table, folder, "benchmarks_network", notes)
+    progress(f"wrote benchmarks_network.csv, .parquet, .xlsx ({len(table)} rows)")
     trusts = folder / "trusts"
     trusts.mkdir()
     members = list(settings.network.members)
+    per_trust: dict[str, dict[str, Any]] = {}
+    names = (table.drop_duplicates("org_code").set_index("org_code")["org_name"].to_dict()
+             if "org_name" in table.columns else {})
     for number, code in enumerate(members, start=1):
-        progress(f"[{number}/{len(members)}] writing the extract for {code}")
-        written += write_table(table[table["org_code"] == code], trusts, trust_file_stem(code))
+        stem = trust_file_stem(code)
+        rows = table[table["org_code"] == code].reset_index(drop=True)
+        notes.title = f"Culture and outcomes benchmarks: {code} {names.get(code) or ''}".strip()
+        files = extracts.write_extract(rows, trusts, stem, notes)
+        written += files
+        per_trust[code] = {"rows": int(len(rows)), "files": [str(p.relative_to(folder)) for p in files]}
+        progress(f"[{number}/{len(members)}] {code}: wrote trusts/{stem}.csv, .parquet, .xlsx ({len(rows)} rows)")
+    missing = [code for code, info in per_trust.items() if info["rows"] == 0]
+
+    bi_info = bi.write_bi_snapshot(settings, folder, table, rules, reference, progress)
+    packs = write_pack_files(settings, table, folder, reference, progress)
+    docs = {"dbt": write_dbt_docs(settings, folder, progress), "validation": copy_validation_docs(settings, folder)}
+    progress(f"docs: {docs['dbt']['path']}, validation reports: {len(docs['validation']['extracts'])}")
+    check = disclosure.check_release_files(folder, rules)
+    progress(f"disclosure check: {check['files_checked']} files read back, nothing below a threshold")
+    postgres = None
+    if settings.warehouse.target == "postgres":
+        postgres = bi.publish_postgres(settings, table, progress)
+
+    tables = [p for p in folder.rglob("*") if p.is_file() and p.suffix in {".csv", ".parquet"}
+              and "docs" not in p.relative_to(folder).parts]
     return {
-        "row_counts": {str(p.relative_to(folder)): row_count(p) for p in written},
+        "row_counts": {str(p.relative_to(folder)): row_count(p) for p in tables},
         "manifest": {
-            "methods": {
-                "distribution": "median, quartiles (interpolated percentiles), best, worst, rank (1 = best)",
-                "proportion_interval": "Wilson score 95%",
-                "rate_interval": "Byar, exact Poisson below 10, 95%",
-                "significance": "Fingertips: benchmark inside / outside the 95% interval",
+            "methods": METHOD_SUMMARY | {"catalogue": _records(methods)},
+            "options": {
+                "formats": ["csv", "parquet", "xlsx"],
+                "suppression_marker": disclosure.MARKER,
+                "disclosure_thresholds": {
+                    "patient_experience_min_count": settings.disclosure.patient_experience_min_count,
+                    "staff_survey_min_responses": settings.disclosure.staff_survey_min_responses,
+                    "sickness_min_fte_days_available": settings.disclosure.sickness_min_fte_days_available,
+                },
+                "xlsx_unit_formats": extracts.UNIT_FORMATS,
+                "retention": settings.publishing.retention,
+                "successor_attribution": settings.publishing.successor_attribution,
             },
+            "disclosure": disclosed | {"bi_snapshot": bi_info["disclosure"], "check": check},
+            "extracts": {
+                "network": ["benchmarks_network.csv", "benchmarks_network.parquet", "benchmarks_network.xlsx"],
+                "trusts": per_trust,
+                "trusts_without_rows": missing,
+                "rows": int(len(table)),
+            },
+            "bi": {key: value for key, value in bi_info.items() if key != "disclosure"} | {"postgres": postgres},
+            "packs": packs,
+            "docs": docs,
+            "build_seconds": round(time.perf_counter() - started, 1),
         },
     }
+
+
+def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    if frame.empty:
+        return []
+    return [{k: (None if pd.isna(v) else v) for k, v in row.items()} for row in frame.astype(object).to_dict("records")]
+
+
+def write_pack_files(settings: Settings, table: pd.DataFrame, folder: Path, reference: dict[str, Any],
+                     progress: Callable[[str], Any]) -> dict[str, Any]:
+    """The HTML / PDF benchmark packs, when ``pipelines.publish.pack`` is installed."""
+    try:
+        from pipelines.publish.pack import write_packs
+    except ImportError as error:
+        progress(f"packs: skipped ({error})")
+        return {"status": "skipped", "reason": f"pipelines.publish.pack is not available: {error}"}
+    packs = folder / "packs"
+    packs.mkdir()
+    try:
+        paths = write_packs(settings, table, packs, dict(reference))
+    except ReleaseError:
+        raise
+    except Exception as error:
+        raise ReleaseError(f"the benchmark packs could not be written: {error}") from error
+    files = []
+    for path in paths:
+        resolved = Path(path).resolve()
+        if not resolved.is_relative_to(folder.resolve()):
+            raise ReleaseError(f"the pack writer wrote {path} outside the release folder")
+        files.append(str(resolved.relative_to(folder.resolve())))
+        progress(f"packs: wrote {files[-1]}")
+    if not any(packs.iterdir()):
+        packs.rmdir()
+    return {"status": "written", "files": files}
+
+
+def write_dbt_docs(settings: Settings, folder: Path, progress: Callable[[str], Any]) -> dict[str, Any]:
+    """``dbt docs generate`` into a temporary target; index.html, manifest.json, catalog.json shipped."""
+    from pipelines.transform import run_dbt
+
+    target = folder / "docs" / "dbt"
+    target.mkdir(parents=True)
+    progress("docs: dbt docs generate")
+    with tempfile.TemporaryDirectory(prefix="dbt-docs-") as tmp:
+        try:
+            run_dbt(settings, "docs", "generate", "--log-path", str(Path(tmp) / "logs"),
+                    target_path=Path(tmp) / "target")
+        except (RuntimeError, OSError) as error:
+            raise ReleaseError(f"dbt docs generate failed: {error}") from error
+        for name in DBT_DOCS_FILES:
+            produced = Path(tmp) / "target" / name
+            if not produced.is_file():
+                raise ReleaseError(f"dbt docs generate did not write {name}")
+            shutil.copyfile(produced, target / name)
+    return {"path": "docs/dbt/index.html", "files": [f"docs/dbt/{n}" for n in DBT_DOCS_FILES]}
+
+
+def copy_validation_docs(settings: Settings, folder: Path) -> dict[str, Any]:
+    """The Data Docs of the latest loaded extract of each source, from ``state/data_docs``."""
+    from pipelines.ledger import Ledger
+
+    root = settings.paths.state / "data_docs"
+    if not root.is_dir():
+        return {"path": None, "extracts": [], "note": "no Great Expectations Data Docs in the state folder"}
+    latest: dict[str, dict[str, Any]] = {}
+    for extract in Ledger(settings.paths.state).extracts():
+        if extract["status"] in {"loaded", "released"}:
+            previous = latest.get(extract["source_id"])
+            rank = (str(extract.get("vintage") or ""), str(extract.get("updated_at") or ""))
+            if previous is None or rank >= (str(previous.get("vintage") or ""), str(previous.get("updated_at") or "")):
+                latest[extract["source_id"]] = extract
+    shipped = []
+    target = folder / "docs" / "validation"
+    for source_id, extract in sorted(latest.items()):
+        sha = str(extract["sha256"])
+        if not (_SOURCE_ID.match(source_id) and _HEX.match(sha)):
+            continue
+        site = root / source_id / sha
+        if not site.is_dir():
+            continue
+        shutil.copytree(site, target / source_id / sha, symlinks=False)
+        index = next((p for p in (target / source_id / sha).rglob("index.html")), None)
+        shipped.append({"source_id": source_id, "file_name": extract["file_name"], "vintage": extract.get("vintage"),
+                        "sha256": sha, "path": str((target / source_id / sha).relative_to(folder)),
+                        "index": str(index.relative_to(folder)) if index else None})
+    if shipped:
+        items = "\n".join(
+            f'<li><a href="{html.escape(str(Path(e["index"]).relative_to("docs/validation")))}">'
+            f'{html.escape(e["source_id"])}: {html.escape(str(e["file_name"]))} ({html.escape(str(e["vintage"]))})'
+            f"</a></li>" for e in shipped if e["index"])
+        (target / "index.html").write_text(
+            "<!doctype html><meta charset=utf-8><title>Validation reports</title>"
+            f"<h1>Validation reports (Great Expectations Data Docs)</h1><ul>\n{items}\n</ul>\n", encoding="utf-8")
+    return {"path": "docs/validation/index.html" if shipped else None, "extracts": shipped}

@@ -76,7 +76,7 @@ def describe_files(folder: Path, row_counts: dict[str, int]) -> list[dict[str, A
         {"path": str(p.relative_to(folder)), "sha256": sha256_of(p), "bytes": p.stat().st_size,
          "rows": row_counts.get(str(p.relative_to(folder)))}
         for p in sorted(folder.rglob("*"))
-        if p.is_file() and p.name != "manifest.json"
+        if p.is_file() and p != folder / "manifest.json"
     ]
 
 
@@ -84,7 +84,7 @@ def verify(folder: Path) -> None:
     """Every file the manifest lists exists with the same SHA-256 and row count, and no other file."""
     manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
     listed = {entry["path"] for entry in manifest["files"]}
-    present = {str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file() and p.name != "manifest.json"}
+    present = {str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file() and p != folder / "manifest.json"}
     if listed != present:
         raise ReleaseError(f"release {folder.name}: files differ from the manifest: {sorted(listed ^ present)[:5]}")
     for entry in manifest["files"]:
@@ -157,23 +157,29 @@ def publish_release(settings: Settings, progress=log.info) -> dict[str, Any]:
     release_id = created.strftime("%Y%m%dT%H%M%SZ")
     staging = published / f".staging-{release_id}"
     staging.mkdir()
-    contents = write_release_contents(settings, staging, progress=progress)
-    extracts, warnings = source_extracts(settings)
-    manifest = {
-        "release_id": release_id,
-        "created_at": created.isoformat(timespec="seconds"),
-        "code_version": code_version(),
-        "network": {"name": settings.network.name, "members": list(settings.network.members),
-                    "icb_codes": list(settings.network.icb_codes), "region_codes": list(settings.network.region_codes)},
-        "warehouse": settings.warehouse.target,
-        "source_extracts": extracts,
-        "validation_warnings": warnings,
-        **contents.get("manifest", {}),
-        "files": describe_files(staging, contents.get("row_counts", {})),
-    }
-    (staging / "manifest.json").write_text(json.dumps(manifest, indent=2, default=str), encoding="utf-8")
-    verify(staging)
-    os.rename(staging, published / release_id)
+    reference = {"release_id": release_id, "created_at": created.isoformat(timespec="seconds"),
+                 "code_version": code_version()}
+    try:
+        contents = write_release_contents(settings, staging, progress=progress, reference=reference)
+        extracts, warnings = source_extracts(settings)
+        manifest = {
+            **reference,
+            "network": {"name": settings.network.name, "members": list(settings.network.members),
+                        "icb_codes": list(settings.network.icb_codes),
+                        "region_codes": list(settings.network.region_codes)},
+            "warehouse": settings.warehouse.target,
+            "source_extracts": extracts,
+            "validation_warnings": warnings,
+            **contents.get("manifest", {}),
+            "files": describe_files(staging, contents.get("row_counts", {})),
+        }
+        (staging / "manifest.json").write_text(json.dumps(manifest, indent=2, default=str), encoding="utf-8")
+        verify(staging)
+        os.rename(staging, published / release_id)
+    except BaseException:
+        # A failed release leaves nothing behind (a killed one is cleared by the next run).
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
     switch_latest(published, release_id)
     removed = apply_retention(settings)
     progress(f"release {release_id} published at {published / release_id} (latest); removed old: {removed or 'none'}")
