@@ -187,6 +187,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from pipelines.synthetic.world import World
 
     settings = load_settings()
+    # dag.test() sleeps through retry delays; a one-off demo should fail fast and say why.
+    os.environ.setdefault("CULTURE_OUTCOMES_AIRFLOW_RETRIES", "0")
     site = settings.paths.data_dir / "publisher_site"
     stamp = site / f".complete-scale{args.scale}-years{args.years}"
     if not stamp.exists():

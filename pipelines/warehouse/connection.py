@@ -97,14 +97,21 @@ class Warehouse:
             finally:
                 self._con.unregister("_incoming")
             return
-        buffer = io.StringIO()
-        frame.to_csv(buffer, index=False, header=False, na_rep="\\N")
+        # pyarrow's CSV writer is ~20x faster than pandas'; it quotes every string, so an unquoted
+        # empty field is a NULL for COPY while an empty string stays "".
+        import pyarrow as pa
+        import pyarrow.csv as pacsv
+
+        buffer = io.BytesIO()
+        pacsv.write_csv(
+            pa.Table.from_pandas(frame, preserve_index=False),
+            buffer,
+            write_options=pacsv.WriteOptions(include_header=False, quoting_style="all_valid"),
+        )
         buffer.seek(0)
         columns = ", ".join(f'"{c}"' for c in frame.columns)
         with self._con.cursor() as cursor:
-            cursor.copy_expert(
-                f'copy "{schema}"."{table}" ({columns}) from stdin with (format csv, null \'\\N\')', buffer
-            )
+            cursor.copy_expert(f'copy "{schema}"."{table}" ({columns}) from stdin with (format csv)', buffer)
         if not self._in_block():
             self._con.commit()
 
