@@ -14,7 +14,7 @@ run: setup
 
 test: setup
 	@scripts/test-services
-	$(VENV)/python -m pytest -n 2 --dist loadgroup -m "not airflow"
+	$(VENV)/python -m pytest -n 2 --dist loadgroup
 
 lint: setup
 	$(VENV)/ruff check .

@@ -189,6 +189,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
     settings = load_settings()
     # dag.test() sleeps through retry delays; a one-off demo should fail fast and say why.
     os.environ.setdefault("CULTURE_OUTCOMES_AIRFLOW_RETRIES", "0")
+    # Keep the console readable: task errors (including quarantine messages) still show.
+    os.environ.setdefault("AIRFLOW__LOGGING__LOGGING_LEVEL", "ERROR")
+    os.environ.setdefault("PYTHONWARNINGS", "ignore")
     site = settings.paths.data_dir / "publisher_site"
     stamp = site / f".complete-scale{args.scale}-years{args.years}"
     if not stamp.exists():
