@@ -20,11 +20,13 @@ so nothing in a published file can steer a path.
 from __future__ import annotations
 
 import html
+import inspect
 import re
 import shutil
 import tempfile
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -46,6 +48,8 @@ METHOD_SUMMARY = {
     "significance": "Fingertips: benchmark inside / outside the 95% interval",
 }
 DBT_DOCS_FILES = ("index.html", "manifest.json", "catalog.json")
+#: Ask the pack writer for PDFs too (printed by headless Chromium when it is installed).
+PACK_PDF = True
 
 
 def read_benchmark_table(settings: Settings) -> pd.DataFrame:
@@ -59,8 +63,19 @@ def read_benchmark_table(settings: Settings) -> pd.DataFrame:
         )
 
 
-def read_sources(settings: Settings) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    """(benchmark table, dim_metric, benchmark_methods), read in one short read-only session."""
+@dataclass
+class Sources:
+    """What a release is made from, read in one short read-only session."""
+
+    table: pd.DataFrame
+    metrics: pd.DataFrame
+    methods: pd.DataFrame
+    associations: pd.DataFrame | None
+
+
+def read_sources(settings: Settings) -> Sources:
+    """The benchmark table, ``marts.dim_metric``, ``benchmarks.benchmark_methods`` and (for the
+    packs) ``marts.mart_culture_outcome_associations``."""
     from pipelines.benchmark.schema import COLUMN_NAMES, METHODS_TABLE, cast_to_schema
     from pipelines.warehouse.connection import connect
 
@@ -71,9 +86,11 @@ def read_sources(settings: Settings) -> tuple[pd.DataFrame, pd.DataFrame, pd.Dat
         metrics = warehouse.query("select * from marts.dim_metric order by metric_id")
         methods = (warehouse.query(f"select * from {BENCHMARK_SCHEMA}.{METHODS_TABLE} order by 1")
                    if warehouse.table_exists(BENCHMARK_SCHEMA, METHODS_TABLE) else pd.DataFrame())
+        associations = (warehouse.query("select * from marts.mart_culture_outcome_associations")
+                        if warehouse.table_exists("marts", "mart_culture_outcome_associations") else None)
     if set(table.columns) == set(COLUMN_NAMES):
         table = cast_to_schema(table)  # the same dtypes from DuckDB and PostgreSQL
-    return table, metrics, methods
+    return Sources(table, metrics, methods, associations)
 
 
 def trust_file_stem(code: str) -> str:
@@ -98,9 +115,10 @@ def write_release_contents(settings: Settings, folder: Path, progress: Callable[
     reference.setdefault("network", settings.network.name)
     started = time.perf_counter()
 
-    table, metrics, methods = read_sources(settings)
+    sources = read_sources(settings)
+    metrics, methods = sources.metrics, sources.methods
     rules = disclosure.disclosure_rules(settings.disclosure, metrics)
-    table, disclosed = disclosure.disclose_benchmark_table(table, rules)
+    table, disclosed = disclosure.disclose_benchmark_table(sources.table, rules)
     progress(f"disclosure control: {disclosed['cells_suppressed_total']} cells suppressed "
              f"({sum(r['cells_suppressed_at_publication'] for r in disclosed['primary_rules'])} at publication); "
              f"benchmark table recomputed: {disclosed['secondary_rules'][1]['benchmark_table_recomputed']}")
@@ -116,7 +134,8 @@ def write_release_contents(settings: Settings, folder: Path, progress: Callable[
     )
     written: list[Path] = []
     notes.title = f"Culture and outcomes benchmarks: {settings.network.name} (all trusts)"
-    written += extracts.write_extract(table, folder, "benchmarks_network", notes)
+    progress(f"writing benchmarks_network.csv, .parquet, .xlsx ({len(table)} rows)")
+    written += extracts.write_extract(table, folder, "benchmarks_network", notes, progress=progress)
     progress(f"wrote benchmarks_network.csv, .parquet, .xlsx ({len(table)} rows)")
     trusts = folder / "trusts"
     trusts.mkdir()
@@ -135,7 +154,7 @@ def write_release_contents(settings: Settings, folder: Path, progress: Callable[
     missing = [code for code, info in per_trust.items() if info["rows"] == 0]
 
     bi_info = bi.write_bi_snapshot(settings, folder, table, rules, reference, progress)
-    packs = write_pack_files(settings, table, folder, reference, progress)
+    packs = write_pack_files(settings, table, folder, reference, progress, associations=sources.associations)
     docs = {"dbt": write_dbt_docs(settings, folder, progress), "validation": copy_validation_docs(settings, folder)}
     progress(f"docs: {docs['dbt']['path']}, validation reports: {len(docs['validation']['extracts'])}")
     check = disclosure.check_release_files(folder, rules)
@@ -184,31 +203,35 @@ def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
 
 
 def write_pack_files(settings: Settings, table: pd.DataFrame, folder: Path, reference: dict[str, Any],
-                     progress: Callable[[str], Any]) -> dict[str, Any]:
-    """The HTML / PDF benchmark packs, when ``pipelines.publish.pack`` is installed."""
+                     progress: Callable[[str], Any], associations: pd.DataFrame | None = None) -> dict[str, Any]:
+    """The HTML (and, with Chromium, PDF) benchmark packs from ``pipelines.publish.pack``, when that
+    module exists, written from the disclosed table into the release folder (``packs/``)."""
     try:
         from pipelines.publish.pack import write_packs
     except ImportError as error:
         progress(f"packs: skipped ({error})")
         return {"status": "skipped", "reason": f"pipelines.publish.pack is not available: {error}"}
-    packs = folder / "packs"
-    packs.mkdir()
+    accepted = inspect.signature(write_packs).parameters
+    options: dict[str, Any] = {}
+    if "progress" in accepted:
+        options["progress"] = lambda line: progress(f"packs: {line}")
+    if "associations" in accepted and associations is not None:
+        options["associations"] = associations
+    if "pdf" in accepted:
+        options["pdf"] = PACK_PDF
     try:
-        paths = write_packs(settings, table, packs, dict(reference))
+        paths = write_packs(settings, table, folder, dict(reference), **options)
     except ReleaseError:
         raise
     except Exception as error:
         raise ReleaseError(f"the benchmark packs could not be written: {error}") from error
     files = []
-    for path in paths:
+    for path in paths or []:
         resolved = Path(path).resolve()
         if not resolved.is_relative_to(folder.resolve()):
             raise ReleaseError(f"the pack writer wrote {path} outside the release folder")
         files.append(str(resolved.relative_to(folder.resolve())))
-        progress(f"packs: wrote {files[-1]}")
-    if not any(packs.iterdir()):
-        packs.rmdir()
-    return {"status": "written", "files": files}
+    return {"status": "written", "files": files, "pdf": PACK_PDF and any(f.endswith(".pdf") for f in files)}
 
 
 def write_dbt_docs(settings: Settings, folder: Path, progress: Callable[[str], Any]) -> dict[str, Any]:
