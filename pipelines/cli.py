@@ -189,6 +189,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     settings = load_settings()
     # dag.test() sleeps through retry delays; a one-off demo should fail fast and say why.
     os.environ.setdefault("CULTURE_OUTCOMES_AIRFLOW_RETRIES", "0")
+    os.environ["CULTURE_OUTCOMES_PUBLISHING_SYNTHETIC_DATA"] = "true"  # label every output synthetic
     # Keep the console readable: task errors (including quarantine messages) still show.
     os.environ.setdefault("AIRFLOW__LOGGING__LOGGING_LEVEL", "ERROR")
     os.environ.setdefault("PYTHONWARNINGS", "ignore")

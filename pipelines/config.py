@@ -12,7 +12,7 @@ List values are comma-separated in the environment (``CULTURE_OUTCOMES_NETWORK_M
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field, fields
+from dataclasses import MISSING, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -109,6 +109,7 @@ class Validation:
 class Publishing:
     retention: int
     successor_attribution: str
+    synthetic_data: bool = False  # the demo's generated data: every release and pack says so
 
 
 @dataclass(frozen=True)
@@ -151,6 +152,14 @@ def _coerce(section: str, key: str, raw: Any, annotation: str) -> Any:
             return int(raw)
         if annotation == "float":
             return float(raw)
+        if annotation == "bool":
+            if isinstance(raw, bool):
+                return raw
+            if str(raw).strip().lower() in {"1", "true", "yes", "on"}:
+                return True
+            if str(raw).strip().lower() in {"0", "false", "no", "off", ""}:
+                return False
+            raise ValueError(raw)
         if annotation.startswith("tuple"):
             if isinstance(raw, str):
                 raw = [part for part in raw.split(",")]
@@ -174,6 +183,8 @@ def load_settings(config_file: Path | str | None = None, environ: dict[str, str]
         for fld in fields(cls):
             env_key = f"{ENV_PREFIX}{section}_{fld.name}".upper()
             raw = env[env_key] if env_key in env else values.get(fld.name)
+            if raw is None and fld.default is not MISSING:
+                continue
             if raw is None and not str(fld.type).startswith("tuple"):
                 raise ConfigError(f"configuration {section}.{fld.name} is missing in {path}")
             kwargs[fld.name] = _coerce(section, fld.name, raw, str(fld.type))

@@ -168,6 +168,7 @@ def publish_release(settings: Settings, progress=log.info) -> dict[str, Any]:
                         "icb_codes": list(settings.network.icb_codes),
                         "region_codes": list(settings.network.region_codes)},
             "warehouse": settings.warehouse.target,
+        "synthetic_data": settings.publishing.synthetic_data,
             "source_extracts": extracts,
             "validation_warnings": warnings,
             **contents.get("manifest", {}),

@@ -98,7 +98,10 @@ disclosed as (
         case
             when coalesce(below_min_count, false) then null else numerator
         end as numerator,
-        denominator,
+        -- a small count is itself disclosive: withhold it with the value (BI users see the marts)
+        case
+            when coalesce(below_min_count, false) then null else denominator
+        end as denominator,
         suppressed or coalesce(below_min_count, false) as suppressed,
         case
             when suppressed then suppression_token
