@@ -72,7 +72,10 @@ def fetch_and_land(source_id: str, link: dict[str, str | None], settings: Settin
     ledger = Ledger(settings.paths.state)
     release = ReleaseLink(url=str(link["url"]), file_name=str(link["file_name"]), period_hint=link.get("period_hint"))
     seen = ledger.latest_for_url(source_id, release.url)
-    got = download(release, settings.publisher, if_modified_since=seen.get("last_modified") if seen else None)
+    # Only a loaded file may be skipped as unchanged: a quarantined one is fetched and checked again,
+    # because the suite or the parser may have been corrected since.
+    loaded = seen is not None and seen["status"] in {"loaded", "released"}
+    got = download(release, settings.publisher, if_modified_since=seen.get("last_modified") if loaded else None)
     if got is None:
         log.info("%s: unchanged since %s, not downloaded again", release.file_name, seen["last_modified"] if seen else "")
         return None

@@ -2,7 +2,7 @@
 
 1. Read ``benchmarks.benchmark_table``, ``marts.dim_metric`` and ``benchmarks.benchmark_methods``.
 2. Disclosure control (:mod:`.disclosure`) on the table, before anything is written.
-3. Extracts (:mod:`.extracts`): ``benchmarks_network.csv/.parquet/.xlsx`` (every trust in the
+3. Extracts (:mod:`.extracts`): ``benchmarks_network.csv/.parquet/.xlsx`` (every network trust in the
    table) and ``trusts/benchmarks_<ODS code>.csv/.parquet/.xlsx`` for every network member.
 4. BI (:mod:`.bi`): ``bi/culture_outcomes.duckdb`` (read-only snapshot of ``marts`` and
    ``benchmarks``) and ``bi/parquet/<schema>.<table>.parquet``.
@@ -113,6 +113,7 @@ def write_release_contents(settings: Settings, folder: Path, progress: Callable[
 
     reference = dict(reference or _reference_from(folder))
     reference.setdefault("network", settings.network.name)
+    reference.setdefault("synthetic", settings.publishing.synthetic_data)
     started = time.perf_counter()
 
     sources = read_sources(settings)
@@ -133,13 +134,16 @@ def write_release_contents(settings: Settings, folder: Path, progress: Callable[
         columns={name: meaning for name, _, meaning in COLUMNS},
     )
     written: list[Path] = []
-    notes.title = f"Culture and outcomes benchmarks: {settings.network.name} (all trusts)"
-    progress(f"writing benchmarks_network.csv, .parquet, .xlsx ({len(table)} rows)")
-    written += extracts.write_extract(table, folder, "benchmarks_network", notes, progress=progress)
-    progress(f"wrote benchmarks_network.csv, .parquet, .xlsx ({len(table)} rows)")
+    members = list(settings.network.members)
+    # The network-wide extract holds every network trust against all three comparators; the
+    # national table (every trust in England) is in the BI snapshot, not in a spreadsheet.
+    network_rows = table[table["org_code"].isin(members)].reset_index(drop=True)
+    notes.title = f"Culture and outcomes benchmarks: {settings.network.name} (all network trusts)"
+    progress(f"writing benchmarks_network.csv, .parquet, .xlsx ({len(network_rows)} rows)")
+    written += extracts.write_extract(network_rows, folder, "benchmarks_network", notes, progress=progress)
+    progress(f"wrote benchmarks_network.csv, .parquet, .xlsx ({len(network_rows)} rows)")
     trusts = folder / "trusts"
     trusts.mkdir()
-    members = list(settings.network.members)
     per_trust: dict[str, dict[str, Any]] = {}
     names = (table.drop_duplicates("org_code").set_index("org_code")["org_name"].to_dict()
              if "org_name" in table.columns else {})
