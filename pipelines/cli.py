@@ -213,12 +213,14 @@ def cmd_demo(args: argparse.Namespace) -> int:
     _airflow("dags", "test", "publish_release")
     latest = settings.paths.published / "latest"
     print(f"""
-Done. Outputs:
-  published release: {latest.resolve()}   (manifest.json, benchmarks_network.csv/.parquet, trusts/)
-  warehouse (DuckDB): {settings.warehouse.duckdb_path}   schemas raw, staging, intermediate, marts, benchmarks
-  open the marts:     duckdb -readonly {settings.warehouse.duckdb_path} "select * from marts.fct_culture_outcomes limit 10"
-  status:             .venv/bin/culture-outcomes status
-The data are SYNTHETIC (generated), labelled as such in every release.""")
+Done. Outputs (SYNTHETIC data, labelled as such in every file):
+  release:        {latest.resolve()}
+    benchmark packs  {latest / "packs" / "index.html"}
+    trust extracts   {latest / "trusts"}   (CSV, Parquet, XLSX per trust)
+    BI snapshot      duckdb -readonly {latest / "bi" / "culture_outcomes.duckdb"}
+    data dictionary  {latest / "docs" / "dbt" / "index.html"}
+  warehouse:      {settings.warehouse.duckdb_path} (live; BI tools use the snapshot above)
+  status:         .venv/bin/culture-outcomes status""")
     return 0
 
 
