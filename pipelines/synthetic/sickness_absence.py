@@ -14,7 +14,7 @@ import math
 from datetime import date
 from pathlib import Path
 
-from pipelines.synthetic.world import World
+from pipelines.synthetic.world import World, write_monthly
 
 CURRENT_HEADER = (
     "DATE,NHSE_REGION_CODE,NHSE_REGION_NAME,ICS_CODE,ICS_NAME,ORG_CODE,ORG_NAME,ORG_TYPE,"
@@ -70,13 +70,7 @@ def render_month(world: World, month: date, drop: frozenset[str] = frozenset()) 
 
 def write(world: World, out_dir: Path) -> list[Path]:
     """Write every month's file into the publication page's folder."""
-    out_dir.mkdir(parents=True, exist_ok=True)
-    paths = []
-    for month in world.months:
-        path = out_dir / file_name(month)
-        path.write_bytes(render_month(world, month))
-        paths.append(path)
-    return paths
+    return write_monthly(world, out_dir, file_name, lambda month: render_month(world, month))
 
 
 def _month_end(month: date) -> date:

@@ -20,7 +20,7 @@ import numpy as np
 from pipelines.parsers.common import month_end
 from pipelines.synthetic.sickness_absence_staff_group import GroupDays, staff_group_days
 from pipelines.synthetic.workforce import StaffInPost, csv_fields, staff_in_post
-from pipelines.synthetic.world import World
+from pipelines.synthetic.world import World, write_monthly
 
 HEADER = [
     "DATE", "NHSE_CODE", "NHSE_NAME", "ORG_CODE", "ORG_NAME", "STAFF_GROUP", "REASON",
@@ -54,14 +54,8 @@ def file_name(month: date) -> str:
 
 def write(world: World, out_dir: Path) -> list[Path]:
     """Write every month's file into the publication page's folder."""
-    out_dir.mkdir(parents=True, exist_ok=True)
     panel = staff_in_post(world)
-    paths = []
-    for month in world.months:
-        path = out_dir / file_name(month)
-        path.write_bytes(render_month(world, month, panel))
-        paths.append(path)
-    return paths
+    return write_monthly(world, out_dir, file_name, lambda month: render_month(world, month, panel))
 
 
 def render_month(world: World, month: date, panel: StaffInPost | None = None) -> bytes:

@@ -27,7 +27,7 @@ from pipelines.synthetic.workforce import (
     csv_fields,
     staff_in_post,
 )
-from pipelines.synthetic.world import Organisation, World
+from pipelines.synthetic.world import Organisation, World, write_monthly
 
 ICS_COLUMNS_FROM = date(2022, 8, 1)
 BLANKING_THRESHOLD = 330.0
@@ -88,14 +88,8 @@ def file_name(month: date) -> str:
 
 def write(world: World, out_dir: Path) -> list[Path]:
     """Write every month's file into the publication page's folder."""
-    out_dir.mkdir(parents=True, exist_ok=True)
     panel = staff_in_post(world)
-    paths = []
-    for month in world.months:
-        path = out_dir / file_name(month)
-        path.write_bytes(render_month(world, month, panel))
-        paths.append(path)
-    return paths
+    return write_monthly(world, out_dir, file_name, lambda month: render_month(world, month, panel))
 
 
 def render_month(world: World, month: date, panel: StaffInPost | None = None) -> bytes:

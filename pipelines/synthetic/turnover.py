@@ -28,7 +28,7 @@ from pipelines.synthetic.workforce import (
     csv_fields,
     staff_in_post,
 )
-from pipelines.synthetic.world import Organisation, World, _add_months
+from pipelines.synthetic.world import Organisation, World, _add_months, write_monthly
 
 HEADER = [
     "Period", "Type", "Org code", "Org name", "NHSE region code", "NHSE region name", "ICS code", "ICS name",
@@ -60,14 +60,8 @@ def file_name(month: date) -> str:
 
 def write(world: World, out_dir: Path) -> list[Path]:
     """Write every month's file into the publication page's folder."""
-    out_dir.mkdir(parents=True, exist_ok=True)
     panel = staff_in_post(world)
-    paths = []
-    for month in world.months:
-        path = out_dir / file_name(month)
-        path.write_bytes(render_month(world, month, panel))
-        paths.append(path)
-    return paths
+    return write_monthly(world, out_dir, file_name, lambda month: render_month(world, month, panel))
 
 
 def render_month(world: World, month: date, panel: StaffInPost | None = None) -> bytes:

@@ -16,9 +16,11 @@ Everything is seeded; the same arguments give byte-identical files.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from functools import cached_property
+from pathlib import Path
 
 import numpy as np
 
@@ -278,3 +280,15 @@ def _title(kind: str) -> str:
 def _add_months(day: date, months: int) -> date:
     index = day.year * 12 + day.month - 1 + months
     return date(index // 12, index % 12 + 1, 1)
+
+
+def write_monthly(world: World, out_dir: Path, file_name: Callable[[date], str],
+                  render: Callable[[date], bytes]) -> list[Path]:
+    """Write one file per published month into a publication page's folder (the monthly sources)."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for month in world.months:
+        path = out_dir / file_name(month)
+        path.write_bytes(render(month))
+        paths.append(path)
+    return paths
