@@ -37,6 +37,8 @@ def dbt_vars(settings: Settings) -> dict[str, object]:
     """The dbt project variables that come from configuration (network, disclosure, attribution)."""
     return {
         "network_members": list(settings.network.members),
+        "network_icb_codes": list(settings.network.icb_codes),
+        "network_region_codes": list(settings.network.region_codes),
         "network_name": settings.network.name,
         "successor_attribution": settings.publishing.successor_attribution,
         "staff_survey_min_responses": settings.disclosure.staff_survey_min_responses,

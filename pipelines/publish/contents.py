@@ -100,6 +100,12 @@ def trust_file_stem(code: str) -> str:
     return f"benchmarks_{code}"
 
 
+def network_members(settings: Settings, table: pd.DataFrame) -> list[str]:
+    """The configured members plus every trust the marts count in the network (ICB / region members)."""
+    in_marts = set(table.loc[table["comparator"] == "network", "org_code"]) if "comparator" in table else set()
+    return sorted(set(settings.network.members) | {str(code) for code in in_marts})
+
+
 def _reference_from(folder: Path) -> dict[str, Any]:
     from pipelines.publish.release import code_version
 
@@ -134,7 +140,7 @@ def write_release_contents(settings: Settings, folder: Path, progress: Callable[
         columns={name: meaning for name, _, meaning in COLUMNS},
     )
     written: list[Path] = []
-    members = list(settings.network.members)
+    members = network_members(settings, table)
     # The network-wide extract holds every network trust against all three comparators; the
     # national table (every trust in England) is in the BI snapshot, not in a spreadsheet.
     network_rows = table[table["org_code"].isin(members)].reset_index(drop=True)

@@ -4,6 +4,11 @@
 -- and national peer group.
 {%- set network_members = var('network_members') | map('upper') | list %}
 {%- set member_sql = ("'" ~ (network_members | join("', '")) ~ "'") if network_members else 'null' %}
+{#- A network may also be every open trust of some ICBs or NHS England regions. -#}
+{%- set icb_codes = var('network_icb_codes', []) | map('upper') | list %}
+{%- set region_codes = var('network_region_codes', []) | map('upper') | list %}
+{%- set icb_sql = ("'" ~ (icb_codes | join("', '")) ~ "'") if icb_codes else 'null' %}
+{%- set region_sql = ("'" ~ (region_codes | join("', '")) ~ "'") if region_codes else 'null' %}
 
 with ods as (
 
@@ -225,7 +230,15 @@ select
     is_in_ods,
     successor_code,
     is_split_succession,
-    coalesce(org_code in ({{ member_sql }}), false) as is_network_member,
+    coalesce(
+        org_code in ({{ member_sql }})
+        or (
+            close_date is null
+            and org_type in ('acute', 'acute specialist', 'mental health', 'community', 'ambulance')
+            and (icb_code in ({{ icb_sql }}) or region_code in ({{ region_sql }}))
+        ),
+        false
+    ) as is_network_member,
     cast('{{ var("network_name") | replace("'", "''") }}' as text) as network_name,
     case
         when org_type in ('acute', 'acute specialist', 'mental health', 'community', 'ambulance')
