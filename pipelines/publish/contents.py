@@ -103,7 +103,8 @@ def trust_file_stem(code: str) -> str:
 def network_members(settings: Settings, table: pd.DataFrame) -> list[str]:
     """The configured members plus every trust the marts count in the network (ICB / region members)."""
     in_marts = set(table.loc[table["comparator"] == "network", "org_code"]) if "comparator" in table else set()
-    return sorted(set(settings.network.members) | {str(code) for code in in_marts})
+    configured = list(settings.network.members)
+    return configured + sorted({str(code) for code in in_marts} - set(configured))
 
 
 def _reference_from(folder: Path) -> dict[str, Any]:
