@@ -1,0 +1,216 @@
+"""Render benchmarks/README.md from the results of benchmarks/run.py (``run.py --render-only`` re-renders)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+FINDINGS = Path(__file__).with_name("FINDINGS.md")
+
+
+def _m(results: dict[str, Any], prefix: str) -> dict[str, Any] | None:
+    return next((m for m in results["measurements"] if m["name"].startswith(prefix)), None)
+
+
+def _fmt(value: Any, unit: str = "") -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        return f"{value:,.2f}{unit}" if value < 100 else f"{value:,.0f}{unit}"
+    return f"{value}{unit}"
+
+
+def _verdict(ok: bool | None) -> str:
+    return "-" if ok is None else ("met" if ok else "**missed**")
+
+
+def render_readme(results: dict[str, Any]) -> str:
+    machine = results["machine"]
+    targets = results["targets"]
+    settings = results.get("settings", {})
+    rows = []
+    floor_m = _m(results, "floor_scale1")
+    floor_cpu = floor_m.get("median_cpu_seconds") if floor_m else None
+    for m in results["measurements"]:
+        wall = _fmt(m["median_seconds"], " s")
+        if m["name"].startswith("bi_queries") and m.get("details"):
+            queries = m["details"].get("queries") or m["details"].get("no_index") or {}
+            wall = f"worst p95 {max(q['p95_ms'] for q in queries.values())} ms" if queries else "-"
+        cpu_ratio = (m["median_cpu_seconds"] / floor_cpu if floor_cpu and m.get("median_cpu_seconds")
+                     and m.get("ratio_to_floor") is not None and not m["name"].startswith("scale_") else None)
+        rows.append(
+            f"| `{m['name']}` | {wall} | {m['runs']} | {_fmt(m.get('median_cpu_seconds'), ' s')} "
+            f"| {_fmt(m['peak_mib'], ' MiB')} | {_fmt(m.get('ratio_to_floor'), 'x')} | {_fmt(cpu_ratio, 'x')} "
+            f"| {', '.join(str(x) for x in m.get('mean_load_1min') or []) or '-'} | {'yes' if m.get('ok', True) else 'NO'} |"
+        )
+    full = _m(results, "full_refresh_")
+    inc = _m(results, "incremental_refresh_")
+    parse = _m(results, "dag_parse_dagbag")
+    bi = _m(results, "bi_queries_duckdb")
+    scales = [m for m in results["measurements"] if m["name"].startswith("scale_")]
+    checks = []
+    if full:
+        checks.append(("full refresh under 5 minutes", f"{_fmt(full['median_seconds'], ' s')}",
+                       _verdict(full["median_seconds"] is not None and full["median_seconds"] < targets["full_refresh_seconds"])))
+        checks.append(("full refresh within 5x the floor", _fmt(full.get("ratio_to_floor"), "x"),
+                       _verdict(full.get("ratio_to_floor") is not None
+                                and full["ratio_to_floor"] <= targets["full_refresh_ratio_to_floor"])))
+        checks.append(("peak memory under 2 GB at scale 1", _fmt(full["peak_mib"], " MiB"),
+                       _verdict(full["peak_mib"] is not None and full["peak_mib"] < targets["peak_mib_scale1"])))
+    if inc:
+        checks.append(("incremental refresh under 60 s", _fmt(inc["median_seconds"], " s"),
+                       _verdict(inc["median_seconds"] is not None and inc["median_seconds"] < targets["incremental_seconds"])))
+    if len(scales) >= 2:
+        last = scales[-1]
+        growth = next((v for k, v in last.get("details", {}).items() if k.startswith("growth_vs_scale_")), {})
+        checks.append((f"{last['name'].split('_')[1]}x scale no worse than linear (time, memory)",
+                       f"time x{growth.get('time')}, memory x{growth.get('memory')} for x{growth.get('linear')} organisations",
+                       _verdict(bool(growth) and growth["time"] <= growth["linear"] and growth["memory"] <= growth["linear"])))
+    if parse:
+        checks.append(("all DAG files load under 2 s", _fmt(parse["median_seconds"], " s"),
+                       _verdict(parse["median_seconds"] is not None and parse["median_seconds"] < targets["dag_parse_seconds"])))
+    if bi:
+        queries = (bi.get("details") or {}).get("queries") or {}
+        worst = max(q["p95_ms"] for q in queries.values()) if queries else None
+        checks.append(("BI p95 under 50 ms", _fmt(worst, " ms") + f" ({bi.get('details', {}).get('database', '?')})",
+                       _verdict(worst is not None and worst < targets["bi_p95_ms"])))
+    stage_rows = []
+    def peak_of(run: dict[str, Any], name: str) -> str:
+        peaks = run.get("step_peak_mib") or {}
+        found = next((v for k, v in peaks.items() if k.endswith(" " + name)), None)
+        return _fmt(found, " MiB")
+
+    if full and full.get("details", {}).get("runs"):
+        run = full["details"]["runs"][0]
+        for name, seconds in {**run.get("setup_seconds", {}), **run.get("dag_seconds", {})}.items():
+            stage_rows.append(f"| full: {name} | {_fmt(seconds, ' s')} | {peak_of(run, name)} |")
+    if inc and inc.get("details", {}).get("runs"):
+        run = inc["details"]["runs"][0]
+        for name, seconds in run.get("dag_seconds", {}).items():
+            stage_rows.append(f"| incremental: {name} | {_fmt(seconds, ' s')} | {peak_of(run, name)} |")
+    for m in scales:
+        run = m.get("details", {})
+        for name, seconds in (run.get("step_seconds") or {}).items():
+            stage_rows.append(f"| {m['name']}: {name} | {_fmt(seconds, ' s')} | - |")
+    bi_rows = []
+    for label, m in (("DuckDB", bi), ("PostgreSQL", _m(results, "bi_queries_postgres"))):
+        if not m or not m.get("details"):
+            continue
+        variants = {"": m["details"].get("queries")} if label == "DuckDB" else {
+            " (no index)": m["details"].get("no_index"), " (indexes)": m["details"].get("with_indexes")}
+        for suffix, queries in variants.items():
+            for query, q in (queries or {}).items():
+                bi_rows.append(f"| {label}{suffix} | {query} | {q['p50_ms']} | {q['p95_ms']} | {q['n']} |")
+    scale_rows = []
+    for m in scales:
+        d = m.get("details", {})
+        growth = next((v for k, v in d.items() if k.startswith("growth_vs_scale_")), {})
+        scale_rows.append(f"| {m['name']} | {_fmt(m['median_seconds'], ' s')} | {_fmt(m['peak_mib'], ' MiB')} | "
+                          f"{_fmt(d.get('floor_seconds'), ' s')} | {_fmt(m.get('ratio_to_floor'), 'x')} | "
+                          f"x{growth.get('time')} | x{growth.get('memory')} | x{growth.get('linear')} |")
+    parse_rows = []
+    if parse:
+        for file, seconds in parse.get("details", {}).get("per_file_median_seconds", {}).items():
+            parse_rows.append(f"| {file} | {seconds} |")
+    findings = FINDINGS.read_text() if FINDINGS.exists() else ""
+    packages = ", ".join(f"{k} {v}" for k, v in machine.get("packages", {}).items() if v)
+    nl = "\n"
+    return f"""# Benchmarks
+
+Generated by `make benchmark` (`.venv/bin/python benchmarks/run.py`) on {results['generated_at']}
+(command: `{results.get('command', '')}`). Raw figures: `benchmarks/results.json`. Benchmarks never run in
+the test suite and no test asserts on time. `--quick` is a smoke run (scale 1, 1 year, one run each; writes
+`results.quick.json` only); `--render-only` re-renders this file from `results.json`.
+
+## Machine
+
+| | |
+|---|---|
+| CPUs (nproc) | {machine['nproc']} |
+| memory | {machine['memory_gib']} GiB |
+| CPU model | {machine['cpu_model']} |
+| Python | {machine['python']} ({machine['platform']}) |
+| code | git {machine.get('git_commit')} |
+| packages | {packages} |
+| load average at start / end | {machine.get('load_average_at_start')} / {results.get('load_average_at_end', '-')} |
+
+**The machine was shared**: other sessions ran test suites on the same 2 cores during the run (see the
+load column: a 1-minute load average well above 2 means this run got a fraction of the CPUs). Wall times
+are therefore pessimistic; the CPU-seconds column (user+sys of all descendant processes) is less sensitive
+to that and is the better figure for comparing runs.
+
+## Method
+
+- **Synthetic publisher**: `build_site(World(scale, years))` written once per (scale, years) under the work
+  dir (`--workdir`, outside the repo) and reused; generation time is reported separately. Served over HTTP
+  by `pipelines.publisher_server.serve` (in the harness process) exactly as `culture-outcomes demo` does.
+- **Full refresh** (from empty): a fresh data dir (`CULTURE_OUTCOMES_PATHS_DATA_DIR`) and `AIRFLOW_HOME`
+  per run, `CULTURE_OUTCOMES_AIRFLOW_RETRIES=0`; what `culture-outcomes setup` does (dbt parse with a private
+  `--target-path`, `airflow db migrate`, the pool, `airflow dags reserialize`), then `airflow dags test` of
+  every `ingest_<source>`, `transform_marts` and `publish_release` on the embedded default (DuckDB, SQLite).
+- **Incremental**: on a copy of the state left by the full refresh, the site plus one new month of every
+  monthly source (files of `World(end_month=+1 month)` whose names are new; the ODS reference files
+  replaced when their content changed), then every monthly source's ingest DAG, `transform_marts` and
+  `publish_release`.
+- **Floor** (`benchmarks/floor.py`): the same raw files read from disk with DuckDB `read_csv` (explicit
+  VARCHAR schemas, no sniffing) and python-calamine (a process pool of nproc), loaded into one DuckDB file,
+  equivalent marts (organisations with peer group and successor, the catalogue's metrics, successor
+  attribution of additive metrics), the benchmark table (median, quartiles, best, worst, pooled value, rank
+  and percentile per metric x period x comparator group: network, national peer group, England) and the
+  same extracts (network-wide and per network member, CSV and Parquet). No validation, intervals, SPC,
+  funnels, manifest or packs: a lower bound for the useful work. Ratios are pipeline wall time / floor wall time.
+- **Peak memory**: the largest sum of RSS over every descendant process of the harness, sampled every
+  0.2 s with psutil (not in the lock file: installed in the venv with
+  `uv pip install --python .venv/bin/python psutil`). The local publisher thread runs in the harness and
+  is not counted.
+- **DAG parsing**: `DagBag(dag_folder=dags/)` in a fresh process (time after `import airflow`), and
+  `airflow dags report -o json` once.
+- **BI queries**: p50/p95 over {settings.get('bi_iterations', '?')} executions (after 10 warm-ups) with
+  random parameters on a read-only DuckDB connection (the release's BI snapshot if there is one, else the
+  warehouse file), and on PostgreSQL 127.0.0.1:5432 after copying `benchmarks.benchmark_table` and
+  `marts.mart_culture_outcomes_dashboard` into a throw-away database (dropped afterwards), without and with
+  indexes. Queries: one trust's benchmarks for a metric over time; one metric across the network for a
+  period; the dashboard mart for a trust.
+- Runs: {settings.get('full_runs', '?')} full, {settings.get('incremental_runs', '?')} incremental,
+  {settings.get('floor_runs', '?')} floor, {settings.get('parse_runs', '?')} DAG-parse, one per scale factor
+  (scale series on {settings.get('scale_years', '?')} year(s) of history rather than
+  {settings.get('years', '?')}, to fit the time available). Medians are over those runs.
+
+## Targets
+
+| target | measured | verdict |
+|---|---|---|
+{nl.join(f'| {a} | {b} | {c} |' for a, b, c in checks)}
+
+## Results
+
+| measurement | median wall | runs | median CPU | peak memory | ratio to floor (wall) | ratio to floor (CPU) | mean load (per run) | completed without failures |
+|---|---|---|---|---|---|---|---|---|
+{nl.join(rows)}
+
+### Where the full and incremental refresh spend their time
+
+| step | seconds | peak memory of the step (when recorded) |
+|---|---|---|
+{nl.join(stage_rows)}
+
+### Scale series
+
+| run | wall | peak memory | floor | ratio to floor | time growth | memory growth | organisations growth |
+|---|---|---|---|---|---|---|---|
+{nl.join(scale_rows)}
+
+### BI query latency (ms)
+
+| engine | query | p50 | p95 | n |
+|---|---|---|---|---|
+{nl.join(bi_rows)}
+
+### DAG files (median seconds per file, DagBag)
+
+| file | seconds |
+|---|---|
+{nl.join(parse_rows)}
+
+{findings}
+"""
