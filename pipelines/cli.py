@@ -94,7 +94,7 @@ def cmd_backfill(args: argparse.Namespace) -> int:
     from pipelines.ingest import ExtractRejected, ingest_source
 
     settings = load_settings()
-    results = ingest_source(args.source, settings, since=args.since, until=args.until)
+    results = ingest_source(args.source, settings, since=args.since, until=args.until, pinned=args.url or None)
     rejected = [r for r in results if isinstance(r, ExtractRejected)]
     for result in results:
         if not isinstance(result, ExtractRejected):
@@ -253,6 +253,8 @@ def build_parser() -> argparse.ArgumentParser:
     backfill.add_argument("source")
     backfill.add_argument("--since", help="first period, YYYY-MM (or YYYY for annual sources)")
     backfill.add_argument("--until", help="last period, YYYY-MM (or YYYY)")
+    backfill.add_argument("--url", action="append",
+                          help="load exactly this published file address instead of discovering (repeatable)")
     status = add("status", cmd_status, "Per source: latest period, vintage, last check, overdue, quarantine")
     status.add_argument("--json", action="store_true")
     quarantine = add("quarantine", cmd_quarantine, "List quarantined extracts or release one (recording who and why)")

@@ -218,10 +218,14 @@ def ingest_source(
     since: str | None = None,
     until: str | None = None,
     progress=print,
+    pinned: list[str] | None = None,
 ) -> list[Outcome | ExtractRejected]:
-    """Everything for one source without Airflow (CLI backfill): returns outcomes and rejections."""
+    """Everything for one source without Airflow (CLI backfill): returns outcomes and rejections.
+
+    ``pinned`` addresses replace discovery, for a file the analyst names by hand.
+    """
     results: list[Outcome | ExtractRejected] = []
-    links = plan(source_id, settings, since, until)
+    links = plan(source_id, settings, since, until, pinned=pinned)
     for number, link in enumerate(links, start=1):
         progress(f"[{number}/{len(links)}] {source_id}: {link['file_name']}")
         landed = fetch_and_land(source_id, link, settings)

@@ -70,3 +70,33 @@ def test_a_missing_file_gives_up_after_retries_with_the_address(publisher, setti
     link = ReleaseLink(url=f"{url}/missing.csv", file_name="missing.csv", period_hint=None)
     with pytest.raises(FetchError, match="HTTP 404"):
         download(link, settings_env().publisher)
+
+
+def test_backfill_loads_two_months_and_a_rerun_changes_nothing(publisher, settings_env, capsys):
+    from pipelines.warehouse.connection import connect
+
+    _, _, add = publisher
+    add(real_sickness_files()[:3])
+    assert main(["backfill", "sickness_absence", "--since", "2024-04", "--until", "2024-05"]) == 0
+    assert "2 files processed, 0 quarantined" in capsys.readouterr().out
+    with connect(settings_env()) as warehouse:
+        first = warehouse.query("select * from raw.sickness_absence order by period_start, org_code")
+    assert sorted({str(d)[:7] for d in first["period_start"]}) == ["2024-04", "2024-05"]
+    assert main(["backfill", "sickness_absence", "--since", "2024-04", "--until", "2024-05"]) == 0
+    assert capsys.readouterr().out.count("unchanged") == 2
+    with connect(settings_env()) as warehouse:
+        again = warehouse.query("select * from raw.sickness_absence order by period_start, org_code")
+    assert first.equals(again)
+
+
+def test_backfill_of_a_pinned_address_loads_just_that_file(publisher, settings_env, capsys):
+    from urllib.parse import quote
+
+    from tests.conftest import SICKNESS_PAGE, published_name
+
+    url, _, add = publisher
+    files = real_sickness_files()[:3]
+    add(files)
+    pinned = f"{url}/{SICKNESS_PAGE}{quote(published_name(files[2]))}"
+    assert main(["backfill", "sickness_absence", "--url", pinned]) == 0
+    assert "1 files processed" in capsys.readouterr().out
