@@ -1,9 +1,13 @@
 """One ingest DAG per published source, on the publisher's cadence.
 
-discover -> fetch_and_land (one mapped task per file) -> validate_and_load (one per file).
-A file that fails validation is quarantined and its task fails with the analyst-facing message;
-the other files still load, and each successful load updates the source's Asset, which
-schedules the transform DAG.
+discover -> fetch_and_land (every file, conditional GET) -> validate_and_load (mapped over batches
+of new or changed files) -> report_quarantined. A file that fails validation is quarantined; the
+rest of its batch still loads and updates the source's Asset (which schedules the transform DAG),
+then report_quarantined fails the run with every quarantined file's analyst-facing message.
+
+Why batches and not one task per file: a backfill lands hundreds of files, and a task instance
+costs more to schedule, run and record than checking a typical file does; a routine run has one
+batch holding the month's new files.
 """
 
 from __future__ import annotations
@@ -42,23 +46,41 @@ def build_ingest_dag(spec: SourceSpec):
             params = params or {}
             return plan(spec.id, load_settings(), params.get("since"), params.get("until"))
 
-        @task(map_index_template="{{ task.op_kwargs['link']['file_name'] }}")
-        def fetch_and_land(link: dict) -> dict | None:
+        @task
+        def fetch_and_land(links: list[dict]) -> list[list[dict]]:
+            """Download what is new or changed; returns it in batches for validate_and_load."""
             from pipelines.config import load_settings
-            from pipelines.ingest import fetch_and_land as land_one
+            from pipelines.ingest import batches, fetch_and_land_all
 
-            return land_one(spec.id, link, load_settings())
+            settings = load_settings()
+            return batches(fetch_and_land_all(spec.id, links, settings), settings.validation.batch_files)
 
-        @task(retries=0, pool=WAREHOUSE_POOL, outlets=[SOURCE_ASSETS[spec.id]])
-        def validate_and_load(landed: dict | None) -> dict:
+        @task(
+            retries=0,
+            pool=WAREHOUSE_POOL,
+            outlets=[SOURCE_ASSETS[spec.id]],
+            map_index_template="{{ task.op_kwargs['landed'][0]['file_name'] }} (+{{ task.op_kwargs['landed'] | length - 1 }})",
+        )
+        def validate_and_load(landed: list[dict]) -> list[dict]:
+            """Load the batch's good files (updating the Asset); fails only when none of them loaded."""
             from pipelines.config import load_settings
-            from pipelines.ingest import validate_and_load as load_one
+            from pipelines.ingest import as_records, load_batch, raise_for_rejections
 
-            if landed is None:
-                return {"status": "unchanged"}
-            return load_one(spec.id, landed, load_settings()).as_dict()
+            records = as_records(load_batch(spec.id, landed, load_settings()))
+            if not any(record["status"] == "loaded" for record in records):
+                raise_for_rejections(spec.id, records)
+            return records
 
-        validate_and_load.expand(landed=fetch_and_land.expand(link=discover()))
+        @task(retries=0)
+        def report_quarantined(batches: list[list[dict]]) -> int:
+            """Fail the run, after the good files loaded, when any file was quarantined."""
+            from pipelines.ingest import raise_for_rejections
+
+            records = [record for batch in batches for record in batch]
+            raise_for_rejections(spec.id, records)
+            return sum(1 for record in records if record["status"] == "loaded")
+
+        report_quarantined(validate_and_load.expand(landed=fetch_and_land(discover())))
 
     return ingest()
 

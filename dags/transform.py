@@ -4,13 +4,16 @@ Runs whenever any source's Asset is updated. dbt is rendered from a manifest bui
 (``dbt parse`` at setup), so parsing this file never runs dbt.
 
 - DuckDB (embedded default) allows one writing process, so the whole project runs as a single
-  Cosmos ``dbt build`` task in the one-slot ``warehouse_writer`` pool: one dbt process, models and
-  tests in dependency order, no lock contention.
+  Cosmos ``dbt build`` task in the one-slot ``warehouse_writer`` pool: one dbt subprocess, models
+  and tests in dependency order, no lock contention.
 - PostgreSQL has no such limit: Cosmos renders one task per dbt node (``dbt build`` of that node
   and its tests), and the widened pool lets models run in parallel across Celery workers.
 """
 
 from __future__ import annotations
+
+import sys
+from pathlib import Path
 
 import pendulum
 from airflow.sdk import dag, task
@@ -61,7 +64,10 @@ def transform_marts():
             env=dbt_env(_settings),
             append_env=True,
             vars=dbt_vars(_settings),
-            invocation_mode=InvocationMode.DBT_RUNNER,
+            # dbt in its own process: its DuckDB connection and memory end with it, so whatever runs
+            # next in this worker (benchmarks, publishing) opens the file afresh and starts small.
+            invocation_mode=InvocationMode.SUBPROCESS,
+            dbt_executable_path=str(Path(sys.executable).with_name("dbt")),
             install_deps=False,
             emit_datasets=False,  # the marts Asset below is the one downstream DAGs watch
             pool=WAREHOUSE_POOL,

@@ -103,6 +103,7 @@ class Disclosure:
 @dataclass(frozen=True)
 class Validation:
     row_count_tolerance: float
+    batch_files: int = 60  # files one validate_and_load task checks and loads (one database connection)
 
 
 @dataclass(frozen=True)

@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable
+from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
@@ -24,6 +26,9 @@ from pipelines.ledger import Ledger
 from pipelines.parsers.errors import ParseError
 from pipelines.quarantine import quarantine
 from pipelines.sources.catalogue import SourceSpec, get_source
+
+if TYPE_CHECKING:
+    from pipelines.warehouse.connection import Warehouse
 
 log = logging.getLogger(__name__)
 
@@ -124,12 +129,20 @@ def successor_map(settings: Settings) -> dict[str, str]:
 
 
 def validate_and_load(
-    source_id: str, landed_info: dict[str, Any], settings: Settings, *, released_by: str | None = None
+    source_id: str,
+    landed_info: dict[str, Any],
+    settings: Settings,
+    *,
+    released_by: str | None = None,
+    write_docs: bool = False,
+    warehouse: Warehouse | None = None,
 ) -> Outcome:
     """Parse, validate and load one landed file; quarantine and raise ExtractRejected when it fails.
 
     ``released_by`` loads a quarantined extract an analyst has released: its findings are kept
-    as warnings (they appear in the release manifest) instead of blocking it.
+    as warnings (they appear in the release manifest) instead of blocking it. Data Docs are
+    written for a file that fails, and for a passing one only with ``write_docs``. A batch passes
+    its open ``warehouse`` connection so hundreds of files do not reopen the database each.
     """
     from pipelines.validation.suites import validate
     from pipelines.warehouse.connection import connect
@@ -152,10 +165,19 @@ def validate_and_load(
             f"The raw file is kept at {settings.paths.quarantine / source_id / landed.sha256}."
         ) from error
     parameters = validation_parameters(spec, parsed.layout, landed_info.get("period_hint"), ledger, settings, parsed.vintage)
-    report = validate(
-        parsed.table, source_id=source_id, layout=parsed.layout, file_name=landed.file_name,
-        parameters=parameters, docs_dir=docs_dir, successors=successor_map(settings),
-    )
+    successors = successor_map(settings)
+
+    def run_suite(with_docs: bool):
+        return validate(
+            parsed.table, source_id=source_id, layout=parsed.layout, file_name=landed.file_name,
+            parameters=parameters, docs_dir=docs_dir if with_docs else None, successors=successors,
+        )
+
+    # Data Docs are a 4 MB HTML site per run: write them where someone reads them (a quarantined
+    # file, or the newest extract a release ships), not for every file of a backfill.
+    report = run_suite(with_docs=write_docs)
+    if not report.passed and released_by is None and not write_docs:
+        report = run_suite(with_docs=True)
     findings = [f.as_dict() for f in report.findings]
     if not report.passed and released_by is None:
         quarantine(settings, ledger, landed, reason=report.summary(), findings=findings, docs_dir=docs_dir,
@@ -172,9 +194,9 @@ def validate_and_load(
             quarantine(settings, ledger, landed, reason=str(error), findings=[], docs_dir=docs_dir,
                        layout=parsed.layout, vintage=parsed.vintage)
             raise ExtractRejected(f"{landed.file_name} was quarantined: {error}") from error
-    with connect(settings) as warehouse:
+    with nullcontext(warehouse) if warehouse is not None else connect(settings) as target:
         rows = load_extract(
-            warehouse, source_id, parsed.table, sha256=landed.sha256, vintage=parsed.vintage,
+            target, source_id, parsed.table, sha256=landed.sha256, vintage=parsed.vintage,
             layout=parsed.layout, file_name=landed.file_name,
         )
     if spec.kind == "reference":
@@ -212,29 +234,120 @@ def _reference_state(spec: SourceSpec, table: pd.DataFrame, settings: Settings) 
     return {"ods_successors.json": resolve_successors(pairs)}
 
 
+def fetch_and_land_all(
+    source_id: str, links: list[dict[str, str | None]], settings: Settings, progress: Callable[[str], Any] = log.info
+) -> list[dict[str, Any]]:
+    """Download and land every planned file; only new or changed ones are returned (in plan order)."""
+    landed = []
+    for number, link in enumerate(links, start=1):
+        got = fetch_and_land(source_id, link, settings)
+        if got is not None:
+            progress(f"[{number}/{len(links)}] {source_id}: downloaded {link['file_name']}")
+            landed.append(got)
+    progress(f"{source_id}: {len(landed)} of {len(links)} files new or changed since the last download")
+    return landed
+
+
+def batches(items: list[dict[str, Any]], size: int) -> list[list[dict[str, Any]]]:
+    """Consecutive groups of at most ``size`` files: one validate-and-load task each."""
+    size = max(1, size)
+    return [items[start:start + size] for start in range(0, len(items), size)]
+
+
+def load_batch(
+    source_id: str, landed_files: list[dict[str, Any]], settings: Settings, progress: Callable[[str], Any] = log.info
+) -> list[Outcome | ExtractRejected]:
+    """Validate and load files in order through one warehouse connection.
+
+    A rejected file is quarantined and reported but does not stop the files after it: each file is
+    its own extract, and holding back March because February is broken would only delay good data.
+    The newest loaded extract then gets its Data Docs for the release (see :func:`write_latest_docs`).
+    """
+    from pipelines.warehouse.connection import connect
+
+    results: list[Outcome | ExtractRejected] = []
+    if landed_files:
+        with connect(settings) as warehouse:
+            for number, landed in enumerate(landed_files, start=1):
+                try:
+                    outcome = validate_and_load(source_id, landed, settings, warehouse=warehouse)
+                except ExtractRejected as rejected:
+                    progress(f"[{number}/{len(landed_files)}] {source_id}: {rejected}")
+                    results.append(rejected)
+                    continue
+                progress(f"[{number}/{len(landed_files)}] {source_id}: {outcome.file_name} {outcome.status}"
+                         + (f", {outcome.rows} rows" if outcome.status == "loaded" else ""))
+                results.append(outcome)
+    write_latest_docs(source_id, settings)
+    return results
+
+
+def as_records(results: list[Outcome | ExtractRejected]) -> list[dict[str, Any]]:
+    """Plain dicts (for XCom and JSON): an outcome's fields, or a quarantined file's message."""
+    return [
+        result.as_dict() if isinstance(result, Outcome) else {"status": "quarantined", "message": str(result)}
+        for result in results
+    ]
+
+
+def raise_for_rejections(source_id: str, records: list[dict[str, Any]]) -> None:
+    """After the good files are loaded: fail with every quarantined file's message, if any."""
+    rejected = [record["message"] for record in records if record["status"] == "quarantined"]
+    if rejected:
+        loaded = sum(1 for record in records if record["status"] == "loaded")
+        raise ExtractRejected(
+            f"{source_id}: {len(rejected)} of {len(records)} files were quarantined and {loaded} loaded; "
+            "the quarantined files need an analyst:\n\n" + "\n\n".join(rejected)
+        )
+
+
+def write_latest_docs(source_id: str, settings: Settings) -> Path | None:
+    """Data Docs for the newest loaded extract of a source, which the next release ships.
+
+    Passing files are validated without Data Docs (see :func:`validate_and_load`); this validates
+    the newest one again with its HTML report when it has none yet, with the parameters it was
+    checked with then (the volumes before its vintage, the period its file name gives).
+    """
+    from pipelines.fetch import period_hint
+    from pipelines.validation.suites import validate
+
+    ledger = Ledger(settings.paths.state)
+    latest = ledger.latest_loaded().get(source_id)
+    if latest is None:
+        return None
+    docs_dir = settings.paths.state / "data_docs" / source_id / str(latest["sha256"])
+    if (docs_dir / "index.html").exists():
+        return docs_dir
+    spec = get_source(source_id)
+    try:
+        parsed = spec.load_parser()(Path(str(latest["landed_path"])))
+    except (ParseError, OSError) as error:  # loaded once, so this is unexpected: say so, keep going
+        log.warning("%s: no validation report for the release, the landed file could not be read again: %s",
+                    latest["file_name"], error)
+        return None
+    parameters = validation_parameters(spec, parsed.layout, period_hint(str(latest["file_name"])), ledger, settings,
+                                       parsed.vintage)
+    validate(parsed.table, source_id=source_id, layout=parsed.layout, file_name=str(latest["file_name"]),
+             parameters=parameters, docs_dir=docs_dir, successors=successor_map(settings))
+    return docs_dir
+
+
 def ingest_source(
     source_id: str,
     settings: Settings,
     since: str | None = None,
     until: str | None = None,
-    progress=print,
+    progress: Callable[[str], Any] = print,
     pinned: list[str] | None = None,
 ) -> list[Outcome | ExtractRejected]:
     """Everything for one source without Airflow (CLI backfill): returns outcomes and rejections.
 
     ``pinned`` addresses replace discovery, for a file the analyst names by hand.
     """
-    results: list[Outcome | ExtractRejected] = []
     links = plan(source_id, settings, since, until, pinned=pinned)
-    for number, link in enumerate(links, start=1):
-        progress(f"[{number}/{len(links)}] {source_id}: {link['file_name']}")
-        landed = fetch_and_land(source_id, link, settings)
-        if landed is None:
-            results.append(Outcome(source_id, str(link["file_name"]), "unchanged"))
-            continue
-        try:
-            results.append(validate_and_load(source_id, landed, settings))
-        except ExtractRejected as rejected:
-            progress(str(rejected))
-            results.append(rejected)
-    return results
+    landed = fetch_and_land_all(source_id, links, settings, progress)
+    changed = {str(item["url"]) for item in landed}
+    unchanged: list[Outcome | ExtractRejected] = [
+        Outcome(source_id, str(link["file_name"]), "unchanged") for link in links if link["url"] not in changed
+    ]
+    return unchanged + load_batch(source_id, landed, settings, progress)

@@ -142,6 +142,16 @@ class Ledger:
         with self._connect() as db:
             return [_decode(r) for r in db.execute(query + " order by source_id, vintage", params).fetchall()]
 
+    def latest_loaded(self) -> dict[str, dict[str, Any]]:
+        """Each source's newest loaded (or released) extract by vintage: what a release describes."""
+        latest: dict[str, dict[str, Any]] = {}
+        for extract in self.extracts():
+            if extract["status"] in {"loaded", "released"}:
+                previous = latest.get(extract["source_id"])
+                if previous is None or _recency(extract) >= _recency(previous):
+                    latest[extract["source_id"]] = extract
+        return latest
+
     def checks(self) -> dict[str, dict[str, Any]]:
         with self._connect() as db:
             return {r["source_id"]: dict(r) for r in db.execute("select * from checks").fetchall()}
@@ -164,3 +174,7 @@ def _decode(row: sqlite3.Row) -> dict[str, Any]:
         if data.get(key):
             data[key] = json.loads(data[key])
     return data
+
+
+def _recency(extract: dict[str, Any]) -> tuple[str, str]:
+    return str(extract.get("vintage") or ""), str(extract.get("updated_at") or "")

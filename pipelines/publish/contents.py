@@ -273,13 +273,7 @@ def copy_validation_docs(settings: Settings, folder: Path) -> dict[str, Any]:
     root = settings.paths.state / "data_docs"
     if not root.is_dir():
         return {"path": None, "extracts": [], "note": "no Great Expectations Data Docs in the state folder"}
-    latest: dict[str, dict[str, Any]] = {}
-    for extract in Ledger(settings.paths.state).extracts():
-        if extract["status"] in {"loaded", "released"}:
-            previous = latest.get(extract["source_id"])
-            rank = (str(extract.get("vintage") or ""), str(extract.get("updated_at") or ""))
-            if previous is None or rank >= (str(previous.get("vintage") or ""), str(previous.get("updated_at") or "")):
-                latest[extract["source_id"]] = extract
+    latest = Ledger(settings.paths.state).latest_loaded()
     shipped = []
     target = folder / "docs" / "validation"
     for source_id, extract in sorted(latest.items()):

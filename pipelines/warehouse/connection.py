@@ -27,7 +27,15 @@ class Warehouse:
 
             path = settings.warehouse.duckdb_path
             path.parent.mkdir(parents=True, exist_ok=True)
-            self._con = duckdb.connect(str(path), read_only=read_only and path.exists())
+            try:
+                self._con = duckdb.connect(str(path), read_only=read_only and path.exists())
+            except duckdb.ConnectionException:
+                if not read_only:
+                    raise
+                # This process already holds the file open for writing (dbt-duckdb keeps its connection
+                # for the life of the process, e.g. when one Airflow process runs transform then
+                # publish); DuckDB allows one configuration per file and process, so share that one.
+                self._con = duckdb.connect(str(path))
         else:
             import psycopg2
 

@@ -31,6 +31,7 @@ HEAVY_MODULES = ("pandas", "great_expectations", "dbt")
 # Tasks allowed to run without retries, and why.
 NO_RETRY_TASKS = {
     "validate_and_load": "a failed validation is deterministic: the extract is quarantined, a retry repeats it",
+    "report_quarantined": "it only reports what validate_and_load quarantined; a retry reports it again",
 }
 INGEST_DAG_IDS = {f"ingest_{spec.id}": spec for spec in SOURCES}
 

@@ -1,0 +1,36 @@
+"""The warehouse connection when one process both writes and reads the DuckDB file."""
+
+from __future__ import annotations
+
+import duckdb
+
+
+def test_a_reader_shares_the_file_a_writer_in_the_same_process_holds_open(settings_env):
+    # One Airflow process runs transform (dbt-duckdb keeps its read-write connection) then publish
+    # (which reads read-only): DuckDB refuses a second configuration of the same file in one process.
+    from pipelines.warehouse.connection import connect
+
+    settings = settings_env()
+    settings.warehouse.duckdb_path.parent.mkdir(parents=True)
+    writer = duckdb.connect(str(settings.warehouse.duckdb_path))
+    writer.execute("create table marks as select 42 as answer")
+    try:
+        with connect(settings, read_only=True) as warehouse:
+            assert warehouse.query("select answer from marks")["answer"].tolist() == [42]
+    finally:
+        writer.close()
+
+
+def test_a_reader_alone_opens_the_file_read_only(settings_env):
+    from pipelines.warehouse.connection import connect
+
+    settings = settings_env()
+    settings.warehouse.duckdb_path.parent.mkdir(parents=True)
+    duckdb.connect(str(settings.warehouse.duckdb_path)).close()
+    with connect(settings, read_only=True) as warehouse:
+        try:
+            warehouse.execute("create table nope (x int)")
+        except duckdb.InvalidInputException as error:
+            assert "read-only" in str(error)
+        else:
+            raise AssertionError("a read-only connection accepted a write")
