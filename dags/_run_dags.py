@@ -38,12 +38,22 @@ def run_dags(dag_ids: list[str], progress=print) -> dict[str, dict[str, float | 
         except SystemExit as exit_:  # `dags test` exits non-zero when the run failed
             state = "success" if exit_.code in (None, 0) else "failed"
         seconds = round(time.perf_counter() - started, 2)
-        results[dag_id] = {"state": state, "seconds": seconds}
+        results[dag_id] = {"state": state, "seconds": seconds, **_peak_memory_mib()}
         progress(f"   {dag_id}: {state} in {seconds:.1f} s")
         if state == "failed" and not dag_id.startswith("ingest_"):
             progress(f"   stopping: {dag_id} failed, so the DAGs after it would run on stale data")
             break
     return results
+
+
+def _peak_memory_mib() -> dict[str, float]:
+    """Peak resident memory so far of this process and of its largest finished child (dbt)."""
+    import resource
+
+    return {
+        "peak_rss_mib_so_far": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        "peak_child_rss_mib_so_far": round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024, 1),
+    }
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -107,15 +107,27 @@ def validation_parameters(
         )
     previous = ledger.previous_loaded(spec.id, layout, before_vintage=vintage)
     tolerance = settings.validation.row_count_tolerance
-    if previous and previous.get("row_count"):
-        parameters["min_rows"] = int(previous["row_count"] * (1 - tolerance))
-        parameters["max_rows"] = int(previous["row_count"] * (1 + tolerance)) + 1
+    baseline = previous and (previous.get("newest_period_rows") or previous.get("row_count"))
+    if baseline:
+        parameters["min_rows"] = int(baseline * (1 - tolerance))
+        parameters["max_rows"] = int(baseline * (1 + tolerance)) + 1
         parameters["min_orgs"] = int(previous["org_count"] * (1 - tolerance))
         parameters["max_orgs"] = int(previous["org_count"] * (1 + tolerance)) + 1
     known = reference_codes(settings)
     if known is not None and spec.kind == "observations":
         parameters["known_org_codes"] = known
     return parameters
+
+
+def newest_period_rows(table: pd.DataFrame) -> int:
+    """Rows of the newest period in a file (all rows when it has no periods): the volume baseline.
+
+    A release may restate earlier periods, and a workbook restating five survey years grows as
+    measures introduced later gain history; the newest period's rows are what should stay steady.
+    """
+    if "period_start" not in table.columns or table.empty:
+        return int(len(table))
+    return int((table["period_start"] == table["period_start"].max()).sum())
 
 
 def reference_codes(settings: Settings) -> list[str] | None:
@@ -209,7 +221,7 @@ def validate_and_load(
     org_count = int(parsed.table["org_code"].nunique()) if "org_code" in parsed.table else int(len(parsed.table))
     ledger.record_extract(
         source_id, landed.sha256, layout=parsed.layout, vintage=parsed.vintage, periods=parsed.periods,
-        row_count=rows, org_count=org_count, status="released" if released_by else "loaded", findings=findings,
+        row_count=rows, newest_period_rows=newest_period_rows(parsed.table), org_count=org_count, status="released" if released_by else "loaded", findings=findings,
     )
     warnings = tuple(f["message"] for f in findings if f["severity"] == "warning")
     log.info("%s: loaded %d rows (vintage %s, layout %s)%s", landed.file_name, rows, parsed.vintage, parsed.layout,

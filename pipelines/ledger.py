@@ -27,6 +27,7 @@ create table if not exists extracts (
     vintage text,
     periods text,
     row_count integer,
+    newest_period_rows integer,      -- rows of the newest period: the volume baseline of restating files
     org_count integer,
     status text not null,            -- landed | loaded | quarantined | released
     findings text,                   -- JSON list of findings (errors and warnings)
@@ -48,6 +49,9 @@ create table if not exists quarantine_releases (
 );
 """
 
+# Columns added after the first release, with their types: older ledgers gain them on open.
+_ADDED_COLUMNS = {"newest_period_rows": "integer"}
+
 
 def now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
@@ -61,6 +65,10 @@ class Ledger:
         state_dir.mkdir(parents=True, exist_ok=True)
         with self._connect() as db:
             db.executescript(_SCHEMA)
+            columns = {row["name"] for row in db.execute("pragma table_info(extracts)")}
+            for name, kind in _ADDED_COLUMNS.items():
+                if name not in columns:  # a ledger written by an earlier version
+                    db.execute(f"alter table extracts add column {name} {kind}")
 
     @contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:

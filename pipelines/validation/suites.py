@@ -141,6 +141,8 @@ def prepare_frame(table: pd.DataFrame, successors: dict[str, str] | None = None)
         # string on every run, which cost more than all the other checks of a file together.
         for column, units in VALUE_BY_UNIT.items():
             frame[column] = frame["value"].where(frame["unit"].isin(units))
+    if "period_start" in frame.columns:
+        frame["in_newest_period"] = (frame["period_start"] == frame["period_start"].max()).astype("int64")
     if {"suppressed", "value"}.issubset(frame.columns):
         frame["suppressed_with_value"] = (frame["suppressed"].fillna(False) & frame["value"].notna()).astype(bool)
     if "org_code" in frame.columns:
@@ -350,6 +352,9 @@ def _describe(
     )
     if kind == "expect_column_to_exist":
         return f"required column {kwargs['column']!r} is missing"
+    if kind == "expect_column_sum_to_be_between" and kwargs.get("column") == "in_newest_period":
+        return (f"{observed} rows in the file's newest period, expected {bounds} "
+                "(the previous release's newest period +/- tolerance)")
     if kind == "expect_table_row_count_to_be_between":
         return f"{observed} rows, expected {bounds} (previous release of this source +/- tolerance)"
     if kind == "expect_column_unique_value_count_to_be_between":
