@@ -37,6 +37,9 @@ def run_dags(dag_ids: list[str], progress=print) -> dict[str, dict[str, float | 
             state = "success"
         except SystemExit as exit_:  # `dags test` exits non-zero when the run failed
             state = "success" if exit_.code in (None, 0) else "failed"
+        except Exception as error:  # noqa: BLE001 - e.g. the DAG did not parse: report it, run no further
+            progress(f"   {dag_id} could not run: {error}")
+            state = "failed"
         seconds = round(time.perf_counter() - started, 2)
         results[dag_id] = {"state": state, "seconds": seconds, **_peak_memory_mib()}
         progress(f"   {dag_id}: {state} in {seconds:.1f} s")

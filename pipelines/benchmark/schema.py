@@ -176,11 +176,13 @@ def text_column(values: Any) -> pd.Series:
     if isinstance(values, pd.Series):
         values = values.to_numpy(dtype=object, na_value=None)
     array = np.asarray(values, dtype=object)
-    missing = pd.isna(array)
-    if missing.any():
-        array = array.copy()
-        array[missing] = None
-    return pd.Series(array, dtype=object, copy=False)
+    # One str object per distinct value, shared by every row holding it: a national table repeats a
+    # few hundred labels across millions of cells, and a separate copy in each cell costs GBs.
+    codes, uniques = pd.factorize(array, use_na_sentinel=True)
+    shared = np.full(len(array), None, dtype=object)
+    present = codes >= 0
+    shared[present] = np.asarray(uniques, dtype=object)[codes[present]]
+    return pd.Series(shared, dtype=object, copy=False)
 
 
 def create_table_sql(schema: str = BENCHMARK_SCHEMA, table: str = BENCHMARK_TABLE) -> str:

@@ -53,13 +53,19 @@ PACK_PDF = True
 
 
 def read_benchmark_table(settings: Settings) -> pd.DataFrame:
+    """The benchmark table in the contract's dtypes (the same from DuckDB and PostgreSQL)."""
+    from pipelines.benchmark.schema import COLUMN_NAMES, cast_to_schema
     from pipelines.warehouse.connection import connect
+
+    def typed(frame: pd.DataFrame) -> pd.DataFrame:
+        return cast_to_schema(frame) if set(frame.columns) == set(COLUMN_NAMES) else frame
 
     with connect(settings, read_only=True) as warehouse:
         if not warehouse.table_exists(BENCHMARK_SCHEMA, BENCHMARK_TABLE):
             raise ReleaseError("there is no benchmark table yet: run the transform DAG before publishing")
-        return warehouse.query(
-            f"select * from {BENCHMARK_SCHEMA}.{BENCHMARK_TABLE} order by metric_id, period_start, comparator, org_code"
+        return warehouse.query_in_chunks(
+            f"select * from {BENCHMARK_SCHEMA}.{BENCHMARK_TABLE} order by metric_id, period_start, comparator, org_code",
+            typed,
         )
 
 
@@ -76,7 +82,7 @@ class Sources:
 def read_sources(settings: Settings) -> Sources:
     """The benchmark table, ``marts.dim_metric``, ``benchmarks.benchmark_methods`` and (for the
     packs) ``marts.mart_culture_outcome_associations``."""
-    from pipelines.benchmark.schema import COLUMN_NAMES, METHODS_TABLE, cast_to_schema
+    from pipelines.benchmark.schema import METHODS_TABLE
     from pipelines.warehouse.connection import connect
 
     table = read_benchmark_table(settings)
@@ -88,8 +94,6 @@ def read_sources(settings: Settings) -> Sources:
                    if warehouse.table_exists(BENCHMARK_SCHEMA, METHODS_TABLE) else pd.DataFrame())
         associations = (warehouse.query("select * from marts.mart_culture_outcome_associations")
                         if warehouse.table_exists("marts", "mart_culture_outcome_associations") else None)
-    if set(table.columns) == set(COLUMN_NAMES):
-        table = cast_to_schema(table)  # the same dtypes from DuckDB and PostgreSQL
     return Sources(table, metrics, methods, associations)
 
 

@@ -7,7 +7,7 @@ runs on the embedded default and on the shared warehouse alike.
 from __future__ import annotations
 
 import io
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -86,6 +86,23 @@ class Warehouse:
         if not self._in_block():
             self._con.commit()
         return pd.DataFrame.from_records(rows, columns=columns)
+
+    def query_in_chunks(
+        self, sql: str, convert: Callable[[pd.DataFrame], pd.DataFrame], rows_per_chunk: int = 100_000
+    ) -> pd.DataFrame:
+        """A large result, converted chunk by chunk (``convert``) and then joined.
+
+        DuckDB turns a whole wide result into Python objects at once, about three times the memory
+        of the frame it returns; a chunk at a time keeps the peak near the size of the result.
+        """
+        if self.target != "duckdb":
+            return convert(self.query(sql))
+        result = self._con.execute(sql)
+        vectors = max(1, rows_per_chunk // 2048)  # DuckDB hands out rows in vectors of 2,048
+        parts = [convert(result.fetch_df_chunk(vectors))]  # the first, even if empty: it has the columns
+        while not (chunk := result.fetch_df_chunk(vectors)).empty:
+            parts.append(convert(chunk))
+        return pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
 
     def table_exists(self, schema: str, table: str) -> bool:
         found = self.query(
