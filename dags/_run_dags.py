@@ -32,31 +32,60 @@ def run_dags(dag_ids: list[str], progress=print) -> dict[str, dict[str, float | 
         progress(f"== [{number}/{len(dag_ids)}] airflow dags test {dag_id}")
         started = time.perf_counter()
         args = parser.parse_args(["dags", "test", dag_id])
-        try:
-            args.func(args)
-            state = "success"
-        except SystemExit as exit_:  # `dags test` exits non-zero when the run failed
-            state = "success" if exit_.code in (None, 0) else "failed"
-        except Exception as error:  # noqa: BLE001 - e.g. the DAG did not parse: report it, run no further
-            progress(f"   {dag_id} could not run: {error}")
-            state = "failed"
+        with _TreeMemory() as memory:
+            try:
+                args.func(args)
+                state = "success"
+            except SystemExit as exit_:  # `dags test` exits non-zero when the run failed
+                state = "success" if exit_.code in (None, 0) else "failed"
+            except Exception as error:  # noqa: BLE001 - e.g. the DAG did not parse: report it, run no further
+                progress(f"   {dag_id} could not run: {error}")
+                state = "failed"
         seconds = round(time.perf_counter() - started, 2)
-        results[dag_id] = {"state": state, "seconds": seconds, **_peak_memory_mib()}
-        progress(f"   {dag_id}: {state} in {seconds:.1f} s")
+        results[dag_id] = {"state": state, "seconds": seconds, "peak_mib": memory.peak_mib}
+        progress(f"   {dag_id}: {state} in {seconds:.1f} s (peak memory {memory.peak_mib:,.0f} MiB with child processes)")
         if state == "failed" and not dag_id.startswith("ingest_"):
             progress(f"   stopping: {dag_id} failed, so the DAGs after it would run on stale data")
             break
     return results
 
 
-def _peak_memory_mib() -> dict[str, float]:
-    """Peak resident memory so far of this process and of its largest finished child (dbt)."""
-    import resource
+class _TreeMemory:
+    """The peak resident memory of this process plus its children (dbt, Chromium) while a DAG runs."""
 
-    return {
-        "peak_rss_mib_so_far": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
-        "peak_child_rss_mib_so_far": round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024, 1),
-    }
+    def __init__(self, interval: float = 0.2) -> None:
+        import threading
+
+        self.interval = interval
+        self.peak_bytes = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+
+    def _sample(self) -> None:
+        import psutil
+
+        me = psutil.Process()
+        while not self._stop.is_set():
+            total = 0
+            for process in [me, *me.children(recursive=True)]:
+                try:
+                    total += process.memory_info().rss
+                except psutil.Error:  # a child that just ended
+                    pass
+            self.peak_bytes = max(self.peak_bytes, total)
+            self._stop.wait(self.interval)
+
+    def __enter__(self) -> _TreeMemory:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    @property
+    def peak_mib(self) -> float:
+        return round(self.peak_bytes / 2**20, 1)
 
 
 def main(argv: list[str] | None = None) -> int:

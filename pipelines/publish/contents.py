@@ -19,8 +19,10 @@ so nothing in a published file can steer a path.
 
 from __future__ import annotations
 
+import hashlib
 import html
 import inspect
+import json
 import re
 import shutil
 import tempfile
@@ -250,12 +252,32 @@ def write_pack_files(settings: Settings, table: pd.DataFrame, folder: Path, refe
 
 
 def write_dbt_docs(settings: Settings, folder: Path, progress: Callable[[str], Any]) -> dict[str, Any]:
-    """``dbt docs generate`` into a temporary target; index.html, manifest.json, catalog.json shipped."""
-    from pipelines.transform import run_dbt
+    """The dbt docs site (index.html, manifest.json, catalog.json) in ``docs/dbt``.
 
+    ``dbt docs generate`` starts dbt and reads every relation's columns, the slowest part of a
+    routine release, yet its output changes only with the dbt project, the variables and the
+    warehouse's columns. So the site is kept under ``state/dbt_docs/<fingerprint of those>`` and
+    generated again only when one of them changed.
+    """
     target = folder / "docs" / "dbt"
     target.mkdir(parents=True)
-    progress("docs: dbt docs generate")
+    fingerprint = dbt_docs_fingerprint(settings)
+    cache = settings.paths.state / "dbt_docs" / fingerprint
+    if all((cache / name).is_file() for name in DBT_DOCS_FILES):
+        progress("docs: dbt docs unchanged since the last release (same project, variables and columns)")
+    else:
+        progress("docs: dbt docs generate")
+        _generate_dbt_docs(settings, cache)
+    for name in DBT_DOCS_FILES:
+        shutil.copyfile(cache / name, target / name)
+    return {"path": "docs/dbt/index.html", "files": [f"docs/dbt/{n}" for n in DBT_DOCS_FILES],
+            "fingerprint": fingerprint}
+
+
+def _generate_dbt_docs(settings: Settings, cache: Path) -> None:
+    """``dbt docs generate`` into a temporary target, then into ``cache`` (the only one kept)."""
+    from pipelines.transform import run_dbt
+
     with tempfile.TemporaryDirectory(prefix="dbt-docs-") as tmp:
         try:
             run_dbt(settings, "docs", "generate", "--log-path", str(Path(tmp) / "logs"),
@@ -263,11 +285,39 @@ def write_dbt_docs(settings: Settings, folder: Path, progress: Callable[[str], A
         except (RuntimeError, OSError) as error:
             raise ReleaseError(f"dbt docs generate failed: {error}") from error
         for name in DBT_DOCS_FILES:
-            produced = Path(tmp) / "target" / name
-            if not produced.is_file():
+            if not (Path(tmp) / "target" / name).is_file():
                 raise ReleaseError(f"dbt docs generate did not write {name}")
-            shutil.copyfile(produced, target / name)
-    return {"path": "docs/dbt/index.html", "files": [f"docs/dbt/{n}" for n in DBT_DOCS_FILES]}
+        shutil.rmtree(cache.parent, ignore_errors=True)
+        cache.mkdir(parents=True)
+        for name in DBT_DOCS_FILES:
+            shutil.copyfile(Path(tmp) / "target" / name, cache / name)
+
+
+def dbt_docs_fingerprint(settings: Settings) -> str:
+    """A hash of what the dbt docs are made of: dbt's version, the project files, the variables and
+    every relation's columns in the warehouse."""
+    from importlib.metadata import version
+
+    from pipelines.transform import DBT_PROJECT_DIR, dbt_vars
+    from pipelines.warehouse.connection import connect
+
+    digest = hashlib.sha256()
+    adapter = "dbt-duckdb" if settings.warehouse.target == "duckdb" else "dbt-postgres"
+    digest.update(json.dumps([version("dbt-core"), version(adapter), settings.warehouse.target,
+                              dbt_vars(settings)], sort_keys=True).encode())
+    for path in sorted(DBT_PROJECT_DIR.rglob("*")):
+        relative = path.relative_to(DBT_PROJECT_DIR)
+        if path.is_file() and relative.parts[0] not in {"target", "logs", "dbt_packages"}:
+            digest.update(str(relative).encode() + b"\0" + path.read_bytes())
+    with connect(settings, read_only=True) as warehouse:
+        columns = warehouse.query(
+            "select c.table_schema, c.table_name, t.table_type, c.column_name, c.data_type "
+            "from information_schema.columns c join information_schema.tables t "
+            "on t.table_schema = c.table_schema and t.table_name = c.table_name "
+            "where c.table_schema not in ('information_schema', 'pg_catalog') "
+            "order by c.table_schema, c.table_name, c.ordinal_position")
+    digest.update(columns.to_csv(index=False).encode())
+    return digest.hexdigest()[:32]
 
 
 def copy_validation_docs(settings: Settings, folder: Path) -> dict[str, Any]:
