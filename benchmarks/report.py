@@ -24,6 +24,18 @@ def _verdict(ok: bool | None) -> str:
     return "-" if ok is None else ("met" if ok else "**missed**")
 
 
+def _load_note(results: dict[str, Any]) -> str:
+    """Whether the run had the machine to itself, read from the load averages it recorded."""
+    loads = [x for m in results["measurements"] for x in (m.get("mean_load_1min") or [])]
+    if loads and max(loads) > 3:
+        return ("**The machine was shared**: other work ran on the same 2 cores during the run (see the load "
+                "column: a 1-minute load average well above 2 means this run got a fraction of the CPUs). Wall "
+                "times are therefore pessimistic; the CPU-seconds column (user+sys of all descendant processes) "
+                "is less sensitive to that and is the better figure for comparing runs.")
+    return ("The run had the machine to itself (1-minute load average at most "
+            f"{max(loads) if loads else '?'} on 2 cores: the benchmark's own processes).")
+
+
 def render_readme(results: dict[str, Any]) -> str:
     machine = results["machine"]
     targets = results["targets"]
@@ -77,7 +89,7 @@ def render_readme(results: dict[str, Any]) -> str:
     stage_rows = []
     def peak_of(run: dict[str, Any], name: str) -> str:
         peaks = run.get("step_peak_mib") or {}
-        found = next((v for k, v in peaks.items() if k.endswith(" " + name)), None)
+        found = peaks.get(f"dag {name}", next((v for k, v in peaks.items() if k.endswith(" " + name)), None))
         return _fmt(found, " MiB")
 
     if full and full.get("details", {}).get("runs"):
@@ -134,10 +146,7 @@ the test suite and no test asserts on time. `--quick` is a smoke run (scale 1, 1
 | packages | {packages} |
 | load average at start / end | {machine.get('load_average_at_start')} / {results.get('load_average_at_end', '-')} |
 
-**The machine was shared**: other sessions ran test suites on the same 2 cores during the run (see the
-load column: a 1-minute load average well above 2 means this run got a fraction of the CPUs). Wall times
-are therefore pessimistic; the CPU-seconds column (user+sys of all descendant processes) is less sensitive
-to that and is the better figure for comparing runs.
+{_load_note(results)}
 
 ## Method
 
@@ -147,7 +156,10 @@ to that and is the better figure for comparing runs.
 - **Full refresh** (from empty): a fresh data dir (`CULTURE_OUTCOMES_PATHS_DATA_DIR`) and `AIRFLOW_HOME`
   per run, `CULTURE_OUTCOMES_AIRFLOW_RETRIES=0`; what `culture-outcomes setup` does (dbt parse with a private
   `--target-path`, `airflow db migrate`, the pool, `airflow dags reserialize`), then `airflow dags test` of
-  every `ingest_<source>`, `transform_marts` and `publish_release` on the embedded default (DuckDB, SQLite).
+  every `ingest_<source>`, `transform_marts` and `publish_release` on the embedded default (DuckDB, SQLite),
+  one after another in one Airflow process (`dags/_run_dags.py`, what `culture-outcomes demo` runs), as a
+  long-lived scheduler would; each DAG's peak memory (its process tree, dbt included) is sampled by that
+  runner.
 - **Incremental**: on a copy of the state left by the full refresh, the site plus one new month of every
   monthly source (files of `World(end_month=+1 month)` whose names are new; the ODS reference files
   replaced when their content changed), then every monthly source's ingest DAG, `transform_marts` and
@@ -159,10 +171,11 @@ to that and is the better figure for comparing runs.
   and percentile per metric x period x comparator group: network, national peer group, England) and the
   same extracts (network-wide and per network member, CSV and Parquet). No validation, intervals, SPC,
   funnels, manifest or packs: a lower bound for the useful work. Ratios are pipeline wall time / floor wall time.
-- **Peak memory**: the largest sum of RSS over every descendant process of the harness, sampled every
-  0.2 s with psutil (not in the lock file: installed in the venv with
-  `uv pip install --python .venv/bin/python psutil`). The local publisher thread runs in the harness and
-  is not counted.
+- **Peak memory**: the largest sum of PSS (proportional set size) over every descendant process of the
+  harness, sampled every 0.2 s with psutil. PSS counts a page shared by several processes (a fork and its
+  parent, the libraries every Python process maps) once in all, where a sum of RSS counts it in each; the
+  figures before 26 November afternoon (FINDINGS below) were RSS sums. The local publisher thread runs in
+  the harness and is not counted.
 - **DAG parsing**: `DagBag(dag_folder=dags/)` in a fresh process (time after `import airflow`), and
   `airflow dags report -o json` once.
 - **BI queries**: p50/p95 over {settings.get('bi_iterations', '?')} executions (after 10 warm-ups) with

@@ -190,6 +190,12 @@ def validate(
     )
 
 
+def warm_up() -> None:
+    """Import Great Expectations now (seconds), for a long-lived process that forks workers."""
+    _quiet_gx()
+    import great_expectations  # noqa: F401
+
+
 def _quiet_gx() -> None:
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
     for name in ("great_expectations", "great_expectations.core", "great_expectations.data_context"):

@@ -177,3 +177,19 @@ def test_the_benchmarks_swap_is_all_or_nothing(warehouse, monkeypatch):
     assert schema_oid(settings, "benchmarks") != before
     verify(Path(again["path"]))
     assert isinstance(as_bi_role(settings, "select count(*) from benchmarks.benchmark_table"), list)
+
+
+def test_the_published_benchmark_table_is_indexed_for_the_dashboards_once_per_access_path(warehouse, monkeypatch):
+    no_packs(monkeypatch)
+    settings = warehouse
+    for _ in range(2):  # the second release copies the first's table `including all`
+        publish_release(settings, progress=lambda line: None)
+    indexes = sql(settings, "select indexdef from pg_indexes where schemaname = 'benchmarks' "
+                            "and tablename = 'benchmark_table' order by indexname")
+    definitions = [row[0] for row in indexes]
+    assert len(definitions) == 2, definitions
+    assert any("(org_code, metric_id, period_start)" in d for d in definitions)
+    assert any("(metric_id, period_start, comparator)" in d for d in definitions)
+    plan = "\n".join(row[0] for row in sql(
+        settings, "explain select * from benchmarks.benchmark_table where org_code = 'RC9' and metric_id = 'x'"))
+    assert "Index" in plan, plan
