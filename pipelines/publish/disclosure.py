@@ -164,10 +164,9 @@ def _flags(column: pd.Series) -> np.ndarray:
         return column.astype("boolean").fillna(False).to_numpy(dtype=bool)
     if pd.api.types.is_numeric_dtype(column):
         return (pd.to_numeric(column, errors="coerce").fillna(0) != 0).to_numpy(dtype=bool)
-    values = column.astype(object)
-    booleans = values.map(lambda v: isinstance(v, (bool, np.bool_)) and bool(v)).to_numpy(dtype=bool)
+    values = column.astype(object)  # True / np.True_ read as "True" below, 1 as "1"
     text = values.where(values.notna(), "").astype(str).str.strip().str.lower()
-    return booleans | text.isin(["true", "t", "1", "yes"]).to_numpy(dtype=bool)
+    return text.isin(["true", "t", "1", "yes"]).to_numpy(dtype=bool)
 
 
 def _present(column: pd.Series) -> np.ndarray:
@@ -175,8 +174,7 @@ def _present(column: pd.Series) -> np.ndarray:
     missing = column.isna().to_numpy(dtype=bool)
     if pd.api.types.is_numeric_dtype(column) or pd.api.types.is_bool_dtype(column):
         return ~missing
-    values = column.astype(object)
-    text = values.where(~missing, "").map(lambda v: v.strip() if isinstance(v, str) else "x")
+    text = column.astype(object).where(~missing, "").astype(str).str.strip()  # a number is never "" or the marker
     return ~missing & ~text.isin(["", MARKER]).to_numpy(dtype=bool)
 
 
