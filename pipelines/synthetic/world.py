@@ -250,10 +250,23 @@ def _closed(org: Organisation, on: date, successor: str) -> Organisation:
 
 
 def _synthetic_code(serial: int) -> str:
-    """Three-character trust codes in the R?? / T?? space that real trusts use."""
-    prefix = "RT"[serial // (24 * 24) % 2]
-    rest = serial % (24 * 24)
-    return f"{prefix}{_LETTERS[rest // 24]}{_LETTERS[rest % 24]}"
+    """Three-character trust codes in the R?? / T?? space that real trusts use.
+
+    Letters first (the codes every scale up to 5 has always had), then codes with a digit, which
+    real trust codes also have (``RA7``, ``R1F``): enough for scale 10. Beyond the space the world
+    refuses to be built rather than repeat a code.
+    """
+    if serial < len(_LETTER_CODES):
+        return _LETTER_CODES[serial]
+    if serial - len(_LETTER_CODES) < len(_DIGIT_CODES):
+        return _DIGIT_CODES[serial - len(_LETTER_CODES)]
+    raise ValueError(f"the synthetic world has no trust code left after {serial} (at most "
+                     f"{len(_LETTER_CODES) + len(_DIGIT_CODES)}): use a smaller scale")
+
+
+_LETTER_CODES = tuple(f"{prefix}{a}{b}" for prefix in "RT" for a in _LETTERS for b in _LETTERS)
+_DIGIT_CODES = tuple(f"{prefix}{a}{b}" for prefix in "RT" for a in _LETTERS + "0123456789"
+                     for b in _LETTERS + "0123456789" if not (a + b).isalpha())
 
 
 _PLACES = (

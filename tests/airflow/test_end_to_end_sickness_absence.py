@@ -20,12 +20,19 @@ AIRFLOW = str(Path(sys.executable).with_name("airflow"))
 
 
 @pytest.fixture
-def airflow_run(tmp_path, publisher, settings_env):
-    """Run Airflow CLI commands with a throw-away AIRFLOW_HOME and this test's data folder."""
+def airflow_env(tmp_path, publisher, settings_env) -> dict[str, str]:
+    """A throw-away AIRFLOW_HOME and this test's data folder."""
     from pipelines.airflow_env import airflow_environment
 
     env = airflow_environment(tmp_path / "airflow_home", base=dict(os.environ))
     env["CULTURE_OUTCOMES_AIRFLOW_RETRIES"] = "0"  # fail fast: dag.test() waits out retry delays
+    return env
+
+
+@pytest.fixture
+def airflow_run(airflow_env, settings_env):
+    """Run Airflow CLI commands in that environment, after the setup `culture-outcomes setup` does."""
+    env = airflow_env
 
     def run(*args: str, check: bool = True) -> subprocess.CompletedProcess:
         result = subprocess.run([AIRFLOW, *args], env=env, cwd=PROJECT_ROOT, capture_output=True, text=True)
@@ -103,3 +110,37 @@ def test_a_corrupted_month_between_good_ones_is_quarantined_and_latest_stays(air
     assert sorted(table["period_start"].unique()) == ["2024-04-01", "2024-06-01"]
     quarantine = list((settings.paths.quarantine / "sickness_absence").iterdir())
     assert len(quarantine) == 1 and next(quarantine[0].glob("*.csv")).read_bytes() == corrupt
+
+
+def test_one_airflow_process_runs_ingest_transform_and_publish_in_turn(airflow_run, airflow_env, publisher,
+                                                                       settings_env, tmp_path):
+    # What `culture-outcomes demo` and the benchmarks run: every DAG forked from one warm Airflow
+    # process. Publishing right after transform in it once failed on DuckDB's one-configuration rule.
+    _, _, add = publisher
+    add(real_sickness_files()[:2])
+    timings = tmp_path / "timings.json"
+    result = subprocess.run(
+        [sys.executable, "-m", "dags._run_dags", "--timings", str(timings),
+         "ingest_sickness_absence", "ingest_no_such_source", "transform_marts", "publish_release"],
+        env=airflow_env, cwd=PROJECT_ROOT, capture_output=True, text=True)
+
+    states = {dag_id: run["state"] for dag_id, run in json.loads(timings.read_text()).items()}
+    assert states == {"ingest_sickness_absence": "success", "ingest_no_such_source": "failed",
+                      "transform_marts": "success", "publish_release": "success"}, result.stdout[-3000:]
+    assert result.returncode == 1  # one DAG failed: said so, after running the rest
+    assert "ingest_no_such_source could not run" in result.stdout
+    assert "publish_release: success" in result.stdout and "peak memory" in result.stdout
+    latest = settings_env().paths.published / "latest"
+    assert len(json.loads((latest / "manifest.json").read_text())["source_extracts"]) == 2
+
+
+def test_one_airflow_process_stops_when_transform_fails(airflow_run, airflow_env, tmp_path):
+    timings = tmp_path / "timings.json"
+    env = {**airflow_env, "CULTURE_OUTCOMES_WAREHOUSE_DUCKDB_PATH": str(tmp_path)}  # a folder: cannot be opened
+    result = subprocess.run(
+        [sys.executable, "-m", "dags._run_dags", "--timings", str(timings), "transform_marts", "publish_release"],
+        env=env, cwd=PROJECT_ROOT, capture_output=True, text=True)
+
+    assert result.returncode == 1
+    assert list(json.loads(timings.read_text())) == ["transform_marts"]
+    assert "stopping: transform_marts failed" in result.stdout
