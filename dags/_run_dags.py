@@ -22,10 +22,11 @@ import json
 import os
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 
-def run_dags(dag_ids: list[str], progress=print) -> dict[str, dict[str, float | str]]:
+def run_dags(dag_ids: list[str], progress: Callable[[str], object] = print) -> dict[str, dict[str, float | str]]:
     """Test each DAG in turn; returns each one's state, wall seconds and peak memory."""
     from airflow.cli.cli_parser import get_parser
 
@@ -88,7 +89,7 @@ def _build_execution_api() -> None:
         print(f"   (the execution API is built in each DAG run instead: {error})")
 
 
-def _dags_test(args: argparse.Namespace, dag_id: str, progress) -> int:
+def _dags_test(args: argparse.Namespace, dag_id: str, progress: Callable[[str], object]) -> int:
     """``airflow dags test`` (its CLI function); the exit code a separate process would return."""
     try:
         args.func(args)
