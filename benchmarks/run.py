@@ -43,6 +43,9 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 BENCH = ROOT / "benchmarks"
+
+from dags._run_dags import tree_pss  # noqa: E402 - the project root is on the path only from here
+
 PY = Path(sys.executable)
 VENV_BIN = PY.parent
 
@@ -63,12 +66,11 @@ def log(message: str) -> None:
 # --- measurement -------------------------------------------------------------------------------
 
 class TreeMonitor:
-    """Samples the summed RSS of every descendant process and the host load while a block runs."""
+    """Samples the summed PSS of every descendant process and the host load while a block runs."""
 
     def __init__(self, interval: float = 0.2) -> None:
         import psutil
 
-        self._psutil = psutil
         self._me = psutil.Process()
         self.interval = interval
         self.peak_bytes = 0
@@ -101,20 +103,6 @@ class TreeMonitor:
     @property
     def mean_load(self) -> float:
         return round(statistics.fmean(self.loads), 2) if self.loads else os.getloadavg()[0]
-
-
-def tree_pss(processes: list[Any]) -> int:
-    """Summed proportional set size of processes (bytes): shared pages (a fork's parent's, the same
-    libraries in every Python process) counted once, where a sum of RSS would count them in each."""
-    import psutil
-
-    total = 0
-    for process in processes:
-        try:
-            total += process.memory_full_info().pss
-        except (psutil.NoSuchProcess, psutil.AccessDenied):
-            pass
-    return total
 
 
 def _children_cpu() -> float:

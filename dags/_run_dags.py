@@ -24,6 +24,7 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 
 def run_dags(dag_ids: list[str], progress: Callable[[str], object] = print) -> dict[str, dict[str, float | str]]:
@@ -101,6 +102,19 @@ def _dags_test(args: argparse.Namespace, dag_id: str, progress: Callable[[str], 
     return 0
 
 
+def tree_pss(processes: list[Any]) -> int:
+    """Summed proportional set size of psutil processes (bytes), skipping any that just ended."""
+    import psutil
+
+    total = 0
+    for process in processes:
+        try:
+            total += process.memory_full_info().pss
+        except psutil.Error:
+            pass
+    return total
+
+
 class _TreeMemory:
     """The peak memory of this process and its descendants (the DAG's fork, dbt, Chromium).
 
@@ -121,13 +135,7 @@ class _TreeMemory:
 
         me = psutil.Process()
         while not self._stop.is_set():
-            total = 0
-            for process in [me, *me.children(recursive=True)]:
-                try:
-                    total += process.memory_full_info().pss
-                except psutil.Error:  # a child that just ended
-                    pass
-            self.peak_bytes = max(self.peak_bytes, total)
+            self.peak_bytes = max(self.peak_bytes, tree_pss([me, *me.children(recursive=True)]))
             self._stop.wait(self.interval)
 
     def __enter__(self) -> _TreeMemory:

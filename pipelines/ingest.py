@@ -28,6 +28,8 @@ from pipelines.quarantine import quarantine
 from pipelines.sources.catalogue import SourceSpec, get_source
 
 if TYPE_CHECKING:
+    from pipelines.parsers.common import ParsedExtract
+    from pipelines.validation.suites import ValidationReport
     from pipelines.warehouse.connection import Warehouse
 
 log = logging.getLogger(__name__)
@@ -119,6 +121,31 @@ def validation_parameters(
     return parameters
 
 
+def data_docs_dir(settings: Settings, source_id: str, sha256: str) -> Path:
+    """Where an extract's Great Expectations Data Docs site is written."""
+    return settings.paths.state / "data_docs" / source_id / sha256
+
+
+def check_extract(
+    spec: SourceSpec,
+    parsed: ParsedExtract,
+    file_name: str,
+    period: str | None,
+    ledger: Ledger,
+    settings: Settings,
+    docs_dir: Path | None = None,
+) -> ValidationReport:
+    """Run the source's suite over a parsed file with the parameters of its place in the history
+    (the volumes before its vintage, the period its file name gives, ODS codes and successors)."""
+    from pipelines.validation.suites import validate
+
+    return validate(
+        parsed.table, source_id=spec.id, layout=parsed.layout, file_name=file_name,
+        parameters=validation_parameters(spec, parsed.layout, period, ledger, settings, parsed.vintage),
+        docs_dir=docs_dir, successors=successor_map(settings),
+    )
+
+
 def newest_period_rows(table: pd.DataFrame) -> int:
     """Rows of the newest period in a file (all rows when it has no periods): the volume baseline.
 
@@ -146,17 +173,15 @@ def validate_and_load(
     settings: Settings,
     *,
     released_by: str | None = None,
-    write_docs: bool = False,
     warehouse: Warehouse | None = None,
 ) -> Outcome:
     """Parse, validate and load one landed file; quarantine and raise ExtractRejected when it fails.
 
     ``released_by`` loads a quarantined extract an analyst has released: its findings are kept
     as warnings (they appear in the release manifest) instead of blocking it. Data Docs are
-    written for a file that fails, and for a passing one only with ``write_docs``. A batch passes
-    its open ``warehouse`` connection so hundreds of files do not reopen the database each.
+    written for a file that fails (see :func:`write_latest_docs` for the ones a release ships). A
+    batch passes its open ``warehouse`` connection so hundreds of files do not reopen the database.
     """
-    from pipelines.validation.suites import validate
     from pipelines.warehouse.connection import connect
     from pipelines.warehouse.loader import load_extract
 
@@ -167,7 +192,7 @@ def validate_and_load(
     if known and known["status"] in {"loaded", "released"} and released_by is None:
         log.info("%s: this exact file (sha256 %s) is already loaded; nothing to do", landed.file_name, landed.sha256[:12])
         return Outcome(source_id, landed.file_name, "already_loaded", landed.sha256)
-    docs_dir = settings.paths.state / "data_docs" / source_id / landed.sha256
+    docs_dir = data_docs_dir(settings, source_id, landed.sha256)
     try:
         parsed = spec.load_parser()(landed.path)
     except ParseError as error:
@@ -176,20 +201,12 @@ def validate_and_load(
             f"{landed.file_name} could not be read and was quarantined: {error}. "
             f"The raw file is kept at {settings.paths.quarantine / source_id / landed.sha256}."
         ) from error
-    parameters = validation_parameters(spec, parsed.layout, landed_info.get("period_hint"), ledger, settings, parsed.vintage)
-    successors = successor_map(settings)
-
-    def run_suite(with_docs: bool):
-        return validate(
-            parsed.table, source_id=source_id, layout=parsed.layout, file_name=landed.file_name,
-            parameters=parameters, docs_dir=docs_dir if with_docs else None, successors=successors,
-        )
-
+    period = landed_info.get("period_hint")
     # Data Docs are a 4 MB HTML site per run: write them where someone reads them (a quarantined
     # file, or the newest extract a release ships), not for every file of a backfill.
-    report = run_suite(with_docs=write_docs)
-    if not report.passed and released_by is None and not write_docs:
-        report = run_suite(with_docs=True)
+    report = check_extract(spec, parsed, landed.file_name, period, ledger, settings)
+    if not report.passed and released_by is None:
+        report = check_extract(spec, parsed, landed.file_name, period, ledger, settings, docs_dir=docs_dir)
     findings = [f.as_dict() for f in report.findings]
     if not report.passed and released_by is None:
         quarantine(settings, ledger, landed, reason=report.summary(), findings=findings, docs_dir=docs_dir,
@@ -321,26 +338,23 @@ def write_latest_docs(source_id: str, settings: Settings) -> Path | None:
     checked with then (the volumes before its vintage, the period its file name gives).
     """
     from pipelines.fetch import period_hint
-    from pipelines.validation.suites import validate
 
     ledger = Ledger(settings.paths.state)
     latest = ledger.latest_loaded().get(source_id)
     if latest is None:
         return None
-    docs_dir = settings.paths.state / "data_docs" / source_id / str(latest["sha256"])
+    docs_dir = data_docs_dir(settings, source_id, str(latest["sha256"]))
     if (docs_dir / "index.html").exists():
         return docs_dir
     spec = get_source(source_id)
+    file_name = str(latest["file_name"])
     try:
         parsed = spec.load_parser()(Path(str(latest["landed_path"])))
     except (ParseError, OSError) as error:  # loaded once, so this is unexpected: say so, keep going
         log.warning("%s: no validation report for the release, the landed file could not be read again: %s",
-                    latest["file_name"], error)
+                    file_name, error)
         return None
-    parameters = validation_parameters(spec, parsed.layout, period_hint(str(latest["file_name"])), ledger, settings,
-                                       parsed.vintage)
-    validate(parsed.table, source_id=source_id, layout=parsed.layout, file_name=str(latest["file_name"]),
-             parameters=parameters, docs_dir=docs_dir, successors=successor_map(settings))
+    check_extract(spec, parsed, file_name, period_hint(file_name), ledger, settings, docs_dir=docs_dir)
     return docs_dir
 
 

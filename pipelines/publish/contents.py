@@ -322,6 +322,7 @@ def dbt_docs_fingerprint(settings: Settings) -> str:
 
 def copy_validation_docs(settings: Settings, folder: Path) -> dict[str, Any]:
     """The Data Docs of the latest loaded extract of each source, from ``state/data_docs``."""
+    from pipelines.ingest import data_docs_dir
     from pipelines.ledger import Ledger
 
     root = settings.paths.state / "data_docs"
@@ -334,7 +335,7 @@ def copy_validation_docs(settings: Settings, folder: Path) -> dict[str, Any]:
         sha = str(extract["sha256"])
         if not (_SOURCE_ID.match(source_id) and _HEX.match(sha)):
             continue
-        site = root / source_id / sha
+        site = data_docs_dir(settings, source_id, sha)
         if not site.is_dir():
             continue
         shutil.copytree(site, target / source_id / sha, symlinks=False)
