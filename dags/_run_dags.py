@@ -1,4 +1,4 @@
-"""Run several DAGs one after another in one Airflow process: ``airflow dags test`` for each.
+"""Run several DAGs in one Airflow process: ``airflow dags test`` for each.
 
     python -m dags._run_dags ingest_fft ingest_turnover transform_marts publish_release
 
@@ -8,7 +8,8 @@ long as a small DAG takes to run; a long-lived scheduler pays it once, and so do
 imported once, and each DAG runs in a fork of that process (as Airflow's own executors fork their
 task runners), so the memory one DAG used is returned before the next starts. Each DAG still runs
 through Airflow's own ``dags test`` command, task by task, with its XComs, pools and asset events
-recorded in the metadata database.
+recorded in the metadata database. Ingest DAGs run side by side, one per core, as a scheduler with
+a worker per core would run them; transform and publish run alone once the ingests have finished.
 
 An ingest DAG that fails (a quarantined file) does not stop the others, as a scheduler would run
 them; any other DAG that fails stops the run. The exit status is 1 when any DAG failed.
@@ -27,32 +28,53 @@ from pathlib import Path
 from typing import Any
 
 
-def run_dags(dag_ids: list[str], progress: Callable[[str], object] = print) -> dict[str, dict[str, float | str]]:
-    """Test each DAG in turn; returns each one's state, wall seconds and peak memory."""
+def run_dags(dag_ids: list[str], progress: Callable[[str], object] = print,
+             parallel: int | None = None) -> dict[str, dict[str, float | str]]:
+    """Test each DAG; returns each one's state, wall seconds and peak memory.
+
+    Consecutive ingest DAGs run ``parallel`` at a time (default: one per core): each parses and
+    validates its own source's files, and their loads queue for the DuckDB file one extract at a
+    time (:mod:`pipelines.warehouse.writer_lock`), as the one-slot ``warehouse_writer`` pool
+    serialises them under a scheduler. Any other DAG runs alone, after everything before it.
+    """
     from airflow.cli.cli_parser import get_parser
 
     parser = get_parser()
     _import_once()
+    slots = max(1, parallel or os.cpu_count() or 1)
     results: dict[str, dict[str, float | str]] = {}
+    running: dict[int, tuple[str, float, _TreeMemory]] = {}
+
+    def finish_one() -> str:
+        child, status = os.wait()
+        dag_id, started, memory = running.pop(child)
+        memory.stop()
+        state = "success" if os.waitstatus_to_exitcode(status) == 0 else "failed"
+        seconds = round(time.perf_counter() - started, 2)
+        results[dag_id] = {"state": state, "seconds": seconds, "peak_mib": memory.peak_mib}
+        progress(f"   {dag_id}: {state} in {seconds:.1f} s (peak memory {memory.peak_mib:,.0f} MiB "
+                 f"with child processes{', other DAGs included' if running else ''})")
+        return state
+
     for number, dag_id in enumerate(dag_ids, start=1):
+        concurrent = dag_id.startswith("ingest_")
+        while running and (len(running) >= slots or not concurrent):
+            finish_one()
         progress(f"== [{number}/{len(dag_ids)}] airflow dags test {dag_id}")
-        started = time.perf_counter()
         args = parser.parse_args(["dags", "test", dag_id])
+        started = time.perf_counter()
         child = os.fork()
         if child == 0:  # the DAG runs in a fork: warm imports, and its memory is returned when it ends
             code = _dags_test(args, dag_id, progress)
             sys.stdout.flush()
             sys.stderr.flush()
             os._exit(code)
-        with _TreeMemory() as memory:
-            _, status = os.waitpid(child, 0)
-        state = "success" if os.waitstatus_to_exitcode(status) == 0 else "failed"
-        seconds = round(time.perf_counter() - started, 2)
-        results[dag_id] = {"state": state, "seconds": seconds, "peak_mib": memory.peak_mib}
-        progress(f"   {dag_id}: {state} in {seconds:.1f} s (peak memory {memory.peak_mib:,.0f} MiB with child processes)")
-        if state == "failed" and not dag_id.startswith("ingest_"):
+        running[child] = (dag_id, started, _TreeMemory().start())
+        if not concurrent and finish_one() == "failed":
             progress(f"   stopping: {dag_id} failed, so the DAGs after it would run on stale data")
             break
+    while running:
+        finish_one()
     return results
 
 
@@ -64,7 +86,13 @@ def _import_once() -> None:
     import duckdb  # noqa: F401
     import pandas  # noqa: F401
 
+    import pipelines.benchmark.tables  # noqa: F401 - scipy: seconds in both transform and publish
     import pipelines.ingest  # noqa: F401
+    import pipelines.publish.bi  # noqa: F401
+    import pipelines.publish.contents  # noqa: F401
+    import pipelines.publish.disclosure  # noqa: F401
+    import pipelines.publish.extracts  # noqa: F401
+    import pipelines.publish.pack  # noqa: F401
     import pipelines.publish.release  # noqa: F401
     from pipelines.validation.suites import warm_up
 
@@ -138,11 +166,11 @@ class _TreeMemory:
             self.peak_bytes = max(self.peak_bytes, tree_pss([me, *me.children(recursive=True)]))
             self._stop.wait(self.interval)
 
-    def __enter__(self) -> _TreeMemory:
+    def start(self) -> _TreeMemory:
         self._thread.start()
         return self
 
-    def __exit__(self, *exc: object) -> None:
+    def stop(self) -> None:
         self._stop.set()
         self._thread.join()
 
@@ -154,12 +182,14 @@ class _TreeMemory:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m dags._run_dags",
-        description="Run DAGs one after another in one Airflow process (airflow dags test for each).",
+        description="Run DAGs in one Airflow process (airflow dags test for each; ingest DAGs side by side).",
     )
     parser.add_argument("dag_ids", nargs="+", help="DAG ids, in the order to run them")
     parser.add_argument("--timings", type=Path, help="write each DAG's state and seconds to this JSON file")
+    parser.add_argument("--parallel", type=int, default=None,
+                        help="ingest DAGs run at the same time (default: the number of cores)")
     args = parser.parse_args(argv)
-    results = run_dags(args.dag_ids)
+    results = run_dags(args.dag_ids, parallel=args.parallel)
     if args.timings:
         args.timings.write_text(json.dumps(results, indent=2), encoding="utf-8")
     return 1 if any(r["state"] != "success" for r in results.values()) or len(results) < len(args.dag_ids) else 0

@@ -62,6 +62,8 @@ class Warehouse:
     postgres_password: str
     postgres_dbname: str
     postgres_bi_role: str
+    # How long a DuckDB writer queues behind another process writing the file before giving up.
+    writer_wait_seconds: float = 3600.0
 
     def postgres_dsn(self, dbname: str | None = None) -> str:
         """A libpq connection string; the password is included only when one is configured."""
@@ -111,6 +113,7 @@ class Publishing:
     retention: int
     successor_attribution: str
     synthetic_data: bool = False  # the demo's generated data: every release and pack says so
+    workers: int = 0  # processes writing and checking a release's files; 0 = one per core
 
 
 @dataclass(frozen=True)

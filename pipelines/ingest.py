@@ -30,7 +30,7 @@ from pipelines.sources.catalogue import SourceSpec, get_source
 if TYPE_CHECKING:
     from pipelines.parsers.common import ParsedExtract
     from pipelines.validation.suites import ValidationReport
-    from pipelines.warehouse.connection import Warehouse
+    from pipelines.warehouse.connection import BatchConnection
 
 log = logging.getLogger(__name__)
 
@@ -173,14 +173,14 @@ def validate_and_load(
     settings: Settings,
     *,
     released_by: str | None = None,
-    warehouse: Warehouse | None = None,
+    warehouse: BatchConnection | None = None,
 ) -> Outcome:
     """Parse, validate and load one landed file; quarantine and raise ExtractRejected when it fails.
 
     ``released_by`` loads a quarantined extract an analyst has released: its findings are kept
     as warnings (they appear in the release manifest) instead of blocking it. Data Docs are
     written for a file that fails (see :func:`write_latest_docs` for the ones a release ships). A
-    batch passes its open ``warehouse`` connection so hundreds of files do not reopen the database.
+    batch passes its ``warehouse`` connection so hundreds of files do not reopen the database.
     """
     from pipelines.warehouse.connection import connect
     from pipelines.warehouse.loader import load_extract
@@ -223,7 +223,7 @@ def validate_and_load(
             quarantine(settings, ledger, landed, reason=str(error), findings=[], docs_dir=docs_dir,
                        layout=parsed.layout, vintage=parsed.vintage)
             raise ExtractRejected(f"{landed.file_name} was quarantined: {error}") from error
-    with nullcontext(warehouse) if warehouse is not None else connect(settings) as target:
+    with nullcontext(warehouse.get()) if warehouse is not None else connect(settings) as target:
         rows = load_extract(
             target, source_id, parsed.table, sha256=landed.sha256, vintage=parsed.vintage,
             layout=parsed.layout, file_name=landed.file_name,
@@ -292,11 +292,11 @@ def load_batch(
     its own extract, and holding back March because February is broken would only delay good data.
     The newest loaded extract then gets its Data Docs for the release (see :func:`write_latest_docs`).
     """
-    from pipelines.warehouse.connection import connect
+    from pipelines.warehouse.connection import BatchConnection
 
     results: list[Outcome | ExtractRejected] = []
     if landed_files:
-        with connect(settings) as warehouse:
+        with BatchConnection(settings) as warehouse:
             for number, landed in enumerate(landed_files, start=1):
                 try:
                     outcome = validate_and_load(source_id, landed, settings, warehouse=warehouse)
@@ -304,6 +304,8 @@ def load_batch(
                     progress(f"[{number}/{len(landed_files)}] {source_id}: {rejected}")
                     results.append(rejected)
                     continue
+                finally:
+                    warehouse.hand_over_if_wanted()
                 progress(f"[{number}/{len(landed_files)}] {source_id}: {outcome.file_name} {outcome.status}"
                          + (f", {outcome.rows} rows" if outcome.status == "loaded" else ""))
                 results.append(outcome)

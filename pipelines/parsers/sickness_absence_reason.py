@@ -15,13 +15,26 @@ denominator the days available; breakdown ``<staff group slug>|<reason slug>``.
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections.abc import Iterable, Sequence
 from pathlib import Path
+
+import numpy as np
+import pandas as pd
 
 from pipelines.parsers.common import ParsedExtract
 from pipelines.parsers.sickness_absence import ALIASES as ORG_LEVEL_ALIASES
 from pipelines.parsers.sickness_absence import MISSING_TOKENS
-from pipelines.parsers.workforce import Line, finish, month_bounds, observation, read_lines, slug
+from pipelines.parsers.workforce import (
+    ColumnLines,
+    Line,
+    Observations,
+    finish,
+    month_bounds,
+    observation,
+    observations,
+    read_observations,
+    slug,
+)
 
 SOURCE_ID = "sickness_absence_reason"
 LAYOUT = "reason_monthly"
@@ -39,42 +52,120 @@ ALIASES: dict[str, tuple[str, ...]] = {
 REQUIRED = ("date", "org_code", "org_name", "staff_group", "reason", "fte_days_available", "fte_days_lost_reason")
 
 
-def parse(path: Path) -> ParsedExtract:
-    """Read one monthly by-reason file into observations (one per reason line)."""
+def parse(path: Path, *, line_by_line: bool = False) -> ParsedExtract:
+    """Read one monthly by-reason file into observations (one per reason line).
+
+    ``line_by_line`` forces the reference line reader (see :func:`read_observations`).
+    """
     path = Path(path)
-    _, lines = read_lines(path, ALIASES, REQUIRED)
+    rows, repeated = read_observations(
+        path, ALIASES, REQUIRED, by_columns=_by_columns, by_lines=_by_lines, line_by_line=line_by_line
+    )
+    extract = finish(path, rows, LAYOUT)
+    extract.notes.extend(_check_totals(*_totals(extract, repeated)))
+    return extract
+
+
+def _by_lines(_table: object, lines: Iterable[Line]) -> tuple[Observations, list[float | None]]:
+    """The observations, and each line's repeated FTE_DAYS_LOST (read only to check the reasons' sum)."""
     rows: list[dict[str, object]] = []
-    reason_sums: dict[tuple[object, ...], float] = defaultdict(float)
-    repeated_totals: dict[tuple[object, ...], set[float]] = defaultdict(set)
+    repeated: list[float | None] = []
     for line in lines:
-        row, days = _row(line)
-        rows.append(row)
-        key = (row["org_code"], str(row["period_start"]), str(row["breakdown"]).split("|")[0])
-        reason_sums[key] += days or 0.0
-        repeated = line.value("fte_days_lost", tokens=MISSING_TOKENS).value
-        if repeated is not None:
-            repeated_totals[key].add(repeated)
-    return finish(path, rows, LAYOUT, _check_totals(reason_sums, repeated_totals))
+        rows.append(_row(line))
+        repeated.append(line.value("fte_days_lost", tokens=MISSING_TOKENS).value)
+    return rows, repeated
 
 
-def _row(line: Line) -> tuple[dict[str, object], float | None]:
-    reason = slug(line.text("reason"))
-    if not reason:
-        raise line.error(f"expected an absence reason, found {line.text('reason')[:40]!r}", "reason")
+def _by_columns(lines: ColumnLines) -> tuple[Observations, list[float | None]]:
+    days = lines.value("fte_days_lost_reason", tokens=MISSING_TOKENS)
+    available = lines.value("fte_days_available", tokens=MISSING_TOKENS)
+    rows = observations(
+        lines,
+        lines.organisation(),
+        period=lines.periods(),
+        measure=MEASURE,
+        breakdown=lines.each(("staff_group", "reason"), lambda line: _breakdown(line, _reason(line))),
+        cells=days,
+        unit="fte_days",
+        numerator=days.values,
+        denominator=available.values,
+    )
+    repeated = lines.value("fte_days_lost", tokens=MISSING_TOKENS).values
+    totals = repeated.astype(object)
+    totals[np.isnan(repeated)] = None
+    return rows, totals.tolist()
+
+
+def _row(line: Line) -> dict[str, object]:
+    reason = _reason(line)
     days = line.value("fte_days_lost_reason", tokens=MISSING_TOKENS)
     available = line.value("fte_days_available", tokens=MISSING_TOKENS)
-    row = observation(
+    return observation(
         line,
         line.organisation(),
         period=month_bounds(line.month()),
         measure=MEASURE,
-        breakdown=f"{line.staff_group('staff_group', total='all')}|{reason}",
+        breakdown=_breakdown(line, reason),
         cell=days,
         unit="fte_days",
         numerator=days.value,
         denominator=available.value,
     )
-    return row, days.value
+
+
+def _reason(line: Line) -> str:
+    """The reason's slug; a line without a reason is an error."""
+    reason = slug(line.text("reason"))
+    if not reason:
+        raise line.error(f"expected an absence reason, found {line.text('reason')[:40]!r}", "reason")
+    return reason
+
+
+def _breakdown(line: Line, reason: str) -> str:
+    """``<staff group slug>|<reason slug>``."""
+    return f"{line.staff_group('staff_group', total='all')}|{reason}"
+
+
+def _totals(
+    extract: ParsedExtract, repeated: Sequence[float | None]
+) -> tuple[dict[tuple[object, ...], float], dict[tuple[object, ...], set[float]]]:
+    """Per organisation, month and staff group: the reasons' days added up, and the repeated totals.
+
+    Added in line order, so the sums (and the note's figures) do not depend on how the file was read.
+    """
+    table = extract.table
+    codes, names = _group_keys(table)
+    sums = [0.0] * len(names)
+    totals: list[set[float]] = [set() for _ in names]
+    days = table["value"].fillna(0.0).to_numpy(dtype=float).tolist()  # a missing day adds nothing
+    for code, day, total in zip(codes.tolist(), days, repeated, strict=True):
+        sums[code] += day
+        if total is not None:
+            totals[code].add(total)
+    return dict(zip(names, sums, strict=True)), {name: found for name, found in zip(names, totals, strict=True) if found}
+
+
+def _group_keys(table: pd.DataFrame) -> tuple[np.ndarray, list[tuple[str, str, str]]]:
+    """Each row's code for its (organisation, month, staff group), and those keys in code order.
+
+    Worked out on the distinct values of each column, not row by row.
+    """
+    org_codes, orgs = pd.factorize(table["org_code"])
+    month_codes, months = pd.factorize(table["period_start"])
+    breakdown_codes, breakdowns = pd.factorize(table["breakdown"])
+    group_of_breakdown, groups = pd.factorize(np.array([b.split("|")[0] for b in breakdowns], dtype=object))
+    groups = groups.tolist()
+    group_codes = group_of_breakdown[breakdown_codes]
+    codes = pd.factorize((org_codes * len(months) + month_codes) * len(groups) + group_codes)[0]
+    first = np.unique(codes, return_index=True)[1]
+    org_names, month_names = orgs.tolist(), [str(month.date()) for month in months]
+    names = list(zip(
+        [org_names[code] for code in org_codes[first]],
+        [month_names[code] for code in month_codes[first]],
+        [groups[code] for code in group_codes[first]],
+        strict=True,
+    ))
+    return codes, names
 
 
 def _check_totals(

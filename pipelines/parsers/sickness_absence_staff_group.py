@@ -16,7 +16,10 @@ staff-group slug (``all`` for ``All staff groups``, the organisation-wide line).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
+
+import numpy as np
 
 from pipelines.parsers.common import Cell, ParsedExtract
 from pipelines.parsers.sickness_absence import ALIASES as ORG_LEVEL_ALIASES
@@ -24,11 +27,14 @@ from pipelines.parsers.sickness_absence import MEASURE, MISSING_TOKENS
 from pipelines.parsers.sickness_absence import REQUIRED as ORG_LEVEL_REQUIRED
 from pipelines.parsers.workforce import (
     ORGANISATION_ALIASES,
+    CellColumn,
+    ColumnLines,
     Line,
     finish,
     month_bounds,
     observation,
-    read_lines,
+    observations,
+    read_observations,
 )
 
 SOURCE_ID = "sickness_absence_staff_group"
@@ -45,14 +51,42 @@ ALIASES: dict[str, tuple[str, ...]] = {
 REQUIRED = (*ORG_LEVEL_REQUIRED, "staff_group")
 
 
-def parse(path: Path) -> ParsedExtract:
-    """Read one monthly benchmarking file into observations (one per organisation and staff group)."""
+def parse(path: Path, *, line_by_line: bool = False) -> ParsedExtract:
+    """Read one monthly benchmarking file into observations (one per organisation and staff group).
+
+    ``line_by_line`` forces the reference line reader (see :func:`read_observations`).
+    """
     path = Path(path)
-    _, lines = read_lines(path, ALIASES, REQUIRED)
-    rows = [_row(line) for line in lines]
-    blanked = sum(1 for row in rows if row["suppression_token"] == BLANKED_TOKEN)
-    notes = [f"{blanked} staff group(s) blanked by the publisher (FTE days available <= 330)"] if blanked else []
-    return finish(path, rows, LAYOUT, notes)
+    rows = read_observations(
+        path, ALIASES, REQUIRED, by_columns=_by_columns, by_lines=_by_lines, line_by_line=line_by_line
+    )
+    extract = finish(path, rows, LAYOUT)
+    blanked = int((extract.table["suppression_token"] == BLANKED_TOKEN).sum())
+    if blanked:
+        extract.notes.append(f"{blanked} staff group(s) blanked by the publisher (FTE days available <= 330)")
+    return extract
+
+
+def _by_lines(_table: object, lines: Iterable[Line]) -> list[dict[str, object]]:
+    return [_row(line) for line in lines]
+
+
+def _by_columns(lines: ColumnLines) -> dict[str, np.ndarray]:
+    lost = lines.value("fte_days_lost", tokens=MISSING_TOKENS)
+    available = lines.value("fte_days_available", tokens=MISSING_TOKENS)
+    rate = lines.value("rate", tokens=MISSING_TOKENS, percent_sign=True)
+    return observations(
+        lines,
+        lines.organisation(),
+        period=lines.periods(),
+        measure=MEASURE,
+        breakdown=lines.each(("staff_group",), lambda line: line.staff_group("staff_group", total="all")),
+        cells=rate,
+        unit="percent",
+        numerator=lost.values,
+        denominator=available.values,
+        token=suppression_tokens(lost, available, rate),
+    )
 
 
 def _row(line: Line) -> dict[str, object]:
@@ -86,3 +120,11 @@ def suppression_token(lost: Cell, available: Cell, rate: Cell) -> str | None:
         return token
     small = available.value is not None and available.value <= BLANKING_THRESHOLD
     return BLANKED_TOKEN if lost.value is None and small else None
+
+
+def suppression_tokens(lost: CellColumn, available: CellColumn, rate: CellColumn) -> np.ndarray:
+    """:func:`suppression_token` of every line: only lines without a rate can have one, and they are few."""
+    tokens = np.full(len(rate.values), None, dtype=object)
+    for row in np.flatnonzero(np.isnan(rate.values)):
+        tokens[row] = suppression_token(lost.cell(row), available.cell(row), rate.cell(row))
+    return tokens

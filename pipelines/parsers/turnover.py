@@ -23,23 +23,39 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Iterable
 from datetime import date
+from functools import partial
 from pathlib import Path
 
-from pipelines.parsers.common import Cell, ParsedExtract, month_end, normalise_header
+import numpy as np
+
+from pipelines.parsers.common import (
+    Cell,
+    CellColumn,
+    ParsedExtract,
+    month_end,
+    normalise_header,
+    period_columns,
+    spread,
+)
 from pipelines.parsers.workforce import (
     MISSING_TOKENS,
     ORGANISATION_ALIASES,
+    ColumnLines,
     Line,
     finish,
+    interleave,
     month_bounds,
     observation,
-    read_lines,
+    observations,
+    read_observations,
 )
 
 SOURCE_ID = "turnover"
 LAYOUT = "organisation_turnover"
 MISSING = "."  # the publisher's "no value" (not a suppression)
+COUNT_TOKENS = (MISSING, *MISSING_TOKENS)
 
 ALIASES: dict[str, tuple[str, ...]] = {
     **ORGANISATION_ALIASES,
@@ -89,25 +105,28 @@ def leaver_rate(leavers_fte: float, denominator_start_fte: float, denominator_en
     return leavers_fte / ((denominator_start_fte + denominator_end_fte) / 2)
 
 
-def parse(path: Path) -> ParsedExtract:
-    """Read one organisation-level turnover file into observations (two per line: FTE and HC)."""
+def parse(path: Path, *, line_by_line: bool = False) -> ParsedExtract:
+    """Read one organisation-level turnover file into observations (two per line: FTE and HC).
+
+    ``line_by_line`` forces the reference line reader (see :func:`read_observations`).
+    """
     path = Path(path)
-    _, lines = read_lines(path, ALIASES, REQUIRED)
-    rows: list[dict[str, object]] = []
-    missing = 0
-    for line in lines:
-        line_rows = _rows(line)
-        missing += sum(1 for row in line_rows if row["value"] is None)
-        rows.extend(line_rows)
-    notes = [f"{missing} value(s) published as missing ('{MISSING}' or blank)"] if missing else []
-    return finish(path, rows, LAYOUT, notes)
+    rows = read_observations(
+        path, ALIASES, REQUIRED, by_columns=_by_columns, by_lines=_by_lines, line_by_line=line_by_line
+    )
+    extract = finish(path, rows, LAYOUT)
+    missing = int(extract.table["value"].isna().sum())
+    if missing:
+        extract.notes.append(f"{missing} value(s) published as missing ('{MISSING}' or blank)")
+    return extract
+
+
+def _by_lines(_table: object, lines: Iterable[Line]) -> list[dict[str, object]]:
+    return [row for line in lines for row in _rows(line)]
 
 
 def _rows(line: Line) -> list[dict[str, object]]:
-    kind = normalise_header(line.text("type"))
-    if kind not in TYPES:
-        raise line.error(f"expected Type Leavers, Joiners or Denoms, found {line.text('type')[:40]!r}", "type")
-    stem, snapshot = TYPES[kind]
+    stem, snapshot = _type(line)
     period, grain = _period(line, snapshot)
     organisation = line.organisation()
     breakdown = line.staff_group("staff_group", total="all")
@@ -118,9 +137,36 @@ def _rows(line: Line) -> list[dict[str, object]]:
     ]
 
 
+def _by_columns(lines: ColumnLines) -> dict[str, np.ndarray]:
+    stem = lines.each(("type",), lambda line: _type(line)[0])
+    codes, found = lines.distinct(("type", "period"), lambda line: _period(line, _type(line)[1]))
+    period = period_columns([bounds for bounds, _ in found], codes)
+    grain = spread([grain for _, grain in found], codes)
+    organisation = lines.organisation()
+    breakdown = lines.each(("staff_group",), lambda line: line.staff_group("staff_group", total="all"))
+    return interleave([
+        observations(lines, organisation, period=period, grain=grain, measure=stem + f"_{suffix}",
+                     breakdown=breakdown, cells=_counts(lines, column), unit=unit)
+        for column, suffix, unit in COLUMNS
+    ])
+
+
+def _counts(lines: ColumnLines, column: str) -> CellColumn:
+    """:func:`_count` of every line."""
+    return lines.cells(column, partial(_count, column=column), tokens=COUNT_TOKENS)
+
+
+def _type(line: Line) -> tuple[str, str | None]:
+    """The measure stem and the snapshot a line's ``Type`` names."""
+    kind = normalise_header(line.text("type"))
+    if kind not in TYPES:
+        raise line.error(f"expected Type Leavers, Joiners or Denoms, found {line.text('type')[:40]!r}", "type")
+    return TYPES[kind]
+
+
 def _count(line: Line, column: str) -> Cell:
     """A count cell; the publisher's ``.`` is a plain missing value, not a suppression."""
-    cell = line.value(column, tokens=(MISSING, *MISSING_TOKENS))
+    cell = line.value(column, tokens=COUNT_TOKENS)
     return Cell(None) if cell.token == MISSING else cell
 
 

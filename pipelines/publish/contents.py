@@ -28,7 +28,7 @@ import shutil
 import tempfile
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +36,7 @@ import pandas as pd
 
 from pipelines.benchmark.tables import BENCHMARK_SCHEMA, BENCHMARK_TABLE
 from pipelines.config import Settings
+from pipelines.parallel import process_map, worker_count
 from pipelines.parsers.common import ODS_CODE_PATTERN
 from pipelines.publish.release import ReleaseError, row_count
 
@@ -146,35 +147,39 @@ def write_release_contents(settings: Settings, folder: Path, progress: Callable[
             "cell cannot be recovered from them"],
         columns={name: meaning for name, _, meaning in COLUMNS},
     )
-    written: list[Path] = []
     members = network_members(settings, table)
     # The network-wide extract holds every network trust against all three comparators; the
     # national table (every trust in England) is in the BI snapshot, not in a spreadsheet.
     network_rows = table[table["org_code"].isin(members)].reset_index(drop=True)
-    notes.title = f"Culture and outcomes benchmarks: {settings.network.name} (all network trusts)"
-    progress(f"writing benchmarks_network.csv, .parquet, .xlsx ({len(network_rows)} rows)")
-    written += extracts.write_extract(network_rows, folder, "benchmarks_network", notes, progress=progress)
-    progress(f"wrote benchmarks_network.csv, .parquet, .xlsx ({len(network_rows)} rows)")
-    trusts = folder / "trusts"
-    trusts.mkdir()
-    per_trust: dict[str, dict[str, Any]] = {}
     names = (table.drop_duplicates("org_code").set_index("org_code")["org_name"].to_dict()
              if "org_name" in table.columns else {})
-    for number, code in enumerate(members, start=1):
-        stem = trust_file_stem(code)
-        rows = table[table["org_code"] == code].reset_index(drop=True)
-        notes.title = f"Culture and outcomes benchmarks: {code} {names.get(code) or ''}".strip()
-        files = extracts.write_extract(rows, trusts, stem, notes)
-        written += files
-        per_trust[code] = {"rows": int(len(rows)), "files": [str(p.relative_to(folder)) for p in files]}
-        progress(f"[{number}/{len(members)}] {code}: wrote trusts/{stem}.csv, .parquet, .xlsx ({len(rows)} rows)")
+    trusts = folder / "trusts"
+    trusts.mkdir()
+    jobs = [extracts.ExtractJob(network_rows, folder, "benchmarks_network", replace(
+        notes, title=f"Culture and outcomes benchmarks: {settings.network.name} (all network trusts)"))]
+    by_trust = dict(tuple(network_rows.groupby("org_code", sort=False))) if len(network_rows) else {}
+    for code in members:
+        rows = by_trust.get(code, network_rows.iloc[0:0]).reset_index(drop=True)
+        title = f"Culture and outcomes benchmarks: {code} {names.get(code) or ''}".strip()
+        jobs.append(extracts.ExtractJob(rows, trusts, trust_file_stem(code), replace(notes, title=title)))
+    progress(f"writing benchmarks_network and {len(members)} trust extracts (.csv, .parquet, .xlsx) "
+             f"with {worker_count(settings.publishing.workers)} worker process(es)")
+    per_trust: dict[str, dict[str, Any]] = {}
+    written = process_map(extracts.write_extract_job, jobs, settings.publishing.workers)
+    for number, (job, files) in enumerate(zip(jobs, written, strict=True)):
+        if number == 0:
+            progress(f"wrote benchmarks_network.csv, .parquet, .xlsx ({len(job.rows)} rows)")
+            continue
+        code = members[number - 1]
+        per_trust[code] = {"rows": int(len(job.rows)), "files": [str(p.relative_to(folder)) for p in files]}
+        progress(f"[{number}/{len(members)}] {code}: wrote trusts/{job.stem}.csv, .parquet, .xlsx ({len(job.rows)} rows)")
     missing = [code for code, info in per_trust.items() if info["rows"] == 0]
 
     bi_info = bi.write_bi_snapshot(settings, folder, table, rules, reference, progress)
     packs = write_pack_files(settings, table, folder, reference, progress, associations=sources.associations)
     docs = {"dbt": write_dbt_docs(settings, folder, progress), "validation": copy_validation_docs(settings, folder)}
     progress(f"docs: {docs['dbt']['path']}, validation reports: {len(docs['validation']['extracts'])}")
-    check = disclosure.check_release_files(folder, rules)
+    check = disclosure.check_release_files(folder, rules, settings.publishing.workers)
     progress(f"disclosure check: {check['files_checked']} files read back, nothing below a threshold")
     postgres = None
     if settings.warehouse.target == "postgres":

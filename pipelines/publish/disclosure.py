@@ -374,25 +374,20 @@ def _tables_in(path: Path) -> Iterable[tuple[str, pd.DataFrame]]:
 CHECKED_SUFFIXES = (".csv", ".parquet", ".xlsx", ".duckdb")
 
 
-def check_release_files(folder: Path, rules: Sequence[Rule]) -> dict[str, Any]:
+def check_release_files(folder: Path, rules: Sequence[Rule], workers: int = 0) -> dict[str, Any]:
     """Read back every CSV, Parquet, XLSX and DuckDB file under ``folder``: no count below a
     threshold, no statistic on a suppressed row, and no cell suppressed in one place but published
-    in another. Raises :class:`ReleaseError` listing what escaped."""
+    in another. Raises :class:`ReleaseError` listing what escaped. Files are read back in
+    ``workers`` processes (0: one per core)."""
+    from pipelines.parallel import process_map
+
+    paths = sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in CHECKED_SUFFIXES)
+    jobs = [(path, str(path.relative_to(folder)), tuple(rules)) for path in paths]
     violations: list[str] = []
-    checked: list[str] = []
     seen: list[pd.DataFrame] = []
-    for path in sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in CHECKED_SUFFIXES):
-        relative = str(path.relative_to(folder))
-        try:
-            for where, frame in _tables_in(path):
-                violations += table_violations(frame, rules, relative + where)
-                if "metric_id" in frame.columns and "value" in frame.columns and "suppressed" in frame.columns:
-                    seen.append(_cell_states(frame))
-        except ReleaseError:
-            raise
-        except Exception as error:  # unreadable output is a failed proof, not a pass
-            violations.append(f"{relative}: could not be read back for the disclosure check: {error}")
-        checked.append(relative)
+    for found, states in process_map(_check_file, jobs, workers):
+        violations += found
+        seen += states
     if seen:
         states = pd.concat(seen, ignore_index=True)
         mixed = states.groupby("key")[["suppressed", "published"]].any()
@@ -401,7 +396,24 @@ def check_release_files(folder: Path, rules: Sequence[Rule]) -> dict[str, Any]:
     if violations:
         raise ReleaseError(f"disclosure check failed: {len(violations)} finding(s) in the written files, e.g. "
                            + "; ".join(violations[:10]))
-    return {"files_checked": len(checked), "findings": 0}
+    return {"files_checked": len(jobs), "findings": 0}
+
+
+def _check_file(job: tuple[Path, str, tuple[Rule, ...]]) -> tuple[list[str], list[pd.DataFrame]]:
+    """One file's findings, and its cells' suppressed / published states for the cross-file check."""
+    path, relative, rules = job
+    violations: list[str] = []
+    states: list[pd.DataFrame] = []
+    try:
+        for where, frame in _tables_in(path):
+            violations += table_violations(frame, rules, relative + where)
+            if "metric_id" in frame.columns and "value" in frame.columns and "suppressed" in frame.columns:
+                states.append(_cell_states(frame))
+    except ReleaseError:
+        raise
+    except Exception as error:  # unreadable output is a failed proof, not a pass
+        violations.append(f"{relative}: could not be read back for the disclosure check: {error}")
+    return violations, states
 
 
 def _cell_states(frame: pd.DataFrame) -> pd.DataFrame:

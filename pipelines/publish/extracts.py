@@ -119,6 +119,21 @@ def write_extract(table: pd.DataFrame, folder: Path, stem: str, notes: Notes,
     ]
 
 
+@dataclass(frozen=True)
+class ExtractJob:
+    """One extract to write: its rows, where, under which name, with which notes sheet."""
+
+    rows: pd.DataFrame
+    folder: Path
+    stem: str
+    notes: Notes
+
+
+def write_extract_job(job: ExtractJob) -> list[Path]:
+    """:func:`write_extract` for one job (what a release's worker processes are given)."""
+    return write_extract(job.rows, job.folder, job.stem, job.notes)
+
+
 # --- XLSX ------------------------------------------------------------------------------------------------------
 
 def _is_missing(value: Any) -> bool:

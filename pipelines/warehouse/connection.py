@@ -14,6 +14,7 @@ from typing import Any
 import pandas as pd
 
 from pipelines.config import Settings
+from pipelines.warehouse.writer_lock import WriterLock
 
 
 class Warehouse:
@@ -22,20 +23,29 @@ class Warehouse:
     def __init__(self, settings: Settings, read_only: bool = False) -> None:
         self.target = settings.warehouse.target
         self._depth = 0  # open transaction() blocks (PostgreSQL commits eagerly outside them)
+        self._writer_lock: WriterLock | None = None
         if self.target == "duckdb":
             import duckdb
 
             path = settings.warehouse.duckdb_path
             path.parent.mkdir(parents=True, exist_ok=True)
+            if not (read_only and path.exists()):
+                # Queue behind another process writing the file instead of failing (writer_lock).
+                self._writer_lock = WriterLock(path)
+                self._writer_lock.acquire(timeout=settings.warehouse.writer_wait_seconds)
             try:
                 self._con = duckdb.connect(str(path), read_only=read_only and path.exists())
             except duckdb.ConnectionException:
                 if not read_only:
+                    self._release()
                     raise
                 # This process already holds the file open for writing (dbt-duckdb keeps its connection
                 # for the life of the process, e.g. when one Airflow process runs transform then
                 # publish); DuckDB allows one configuration per file and process, so share that one.
                 self._con = duckdb.connect(str(path))
+            except BaseException:
+                self._release()
+                raise
         else:
             import psycopg2
 
@@ -43,7 +53,19 @@ class Warehouse:
             self._con.autocommit = False
 
     def close(self) -> None:
-        self._con.close()
+        try:
+            self._con.close()
+        finally:
+            self._release()
+
+    def _release(self) -> None:
+        if self._writer_lock is not None:
+            self._writer_lock.release()
+            self._writer_lock = None
+
+    def others_waiting(self) -> bool:
+        """Another process is queued to write the DuckDB file (see :mod:`.writer_lock`)."""
+        return self._writer_lock is not None and self._writer_lock.others_waiting()
 
     @contextmanager
     def transaction(self) -> Iterator[Warehouse]:
@@ -151,6 +173,36 @@ def connect(settings: Settings, read_only: bool = False) -> Iterator[Warehouse]:
         yield warehouse
     finally:
         warehouse.close()
+
+
+class BatchConnection:
+    """A writing connection for a batch of loads: opened when a load needs it, and closed between
+    two loads when another process is queued for the DuckDB file, so two sources' batches
+    interleave their loads while each parses and validates on its own core."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._warehouse: Warehouse | None = None
+
+    def __enter__(self) -> BatchConnection:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def get(self) -> Warehouse:
+        if self._warehouse is None:
+            self._warehouse = Warehouse(self.settings)
+        return self._warehouse
+
+    def hand_over_if_wanted(self) -> None:
+        if self._warehouse is not None and self._warehouse.others_waiting():
+            self.close()
+
+    def close(self) -> None:
+        if self._warehouse is not None:
+            self._warehouse.close()
+            self._warehouse = None
 
 
 def ensure_postgres_database(settings: Settings) -> bool:

@@ -20,6 +20,7 @@ from hypothesis import strategies as st
 from pipelines.parsers import ods, sickness_absence_reason, sickness_absence_staff_group, turnover, workforce
 from pipelines.parsers.common import OBSERVATION_COLUMNS, ParsedExtract
 from pipelines.parsers.errors import ParseError
+from tests.parsers.both_readers import assert_same_outcome
 
 WORKFORCE = ("Date,NHSE_Region_Code,NHSE_Region_Name,ICS code,ICS name,Org Code,Org Name,Cluster Group,"
              "Benchmark Group,Staff Group Sort Order,Staff Group,Data Type,Total")
@@ -130,3 +131,53 @@ def test_the_valid_lines_do_parse(name: str) -> None:
         path = Path(folder) / "extract.csv"
         path.write_bytes(_csv_bytes(([header] if header else []) + [VALID_LINES[name]]))
         assert len(parser(path).table) >= 1
+
+
+# --- the column readers against the line readers ---------------------------------------------------
+
+# The CSV parsers that read a plain file column by column; their line reader is the reference.
+BY_COLUMNS = [name for name in PARSERS if not name.startswith("ods")]
+# Cells that test how a file is split into lines and fields: quotes, embedded breaks, blanks.
+AWKWARD = st.sampled_from(['"RC9"', '"a,b"', '"a""b"', '"a"b', 'a"b', '"', '""', '"a\nb"', " ", "\t", "\u00a0"])
+LINE_END = st.sampled_from(["\r\n", "\n", "\r"])
+
+
+def _same_outcome(parser: Callable[..., ParsedExtract], data: bytes) -> None:
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "extract.csv"
+        path.write_bytes(data)
+        assert_same_outcome(parser, path)
+
+
+@pytest.mark.parametrize("name", BY_COLUMNS)
+@SETTINGS
+@given(data=st.data())
+def test_any_cell_in_valid_lines_gives_what_the_line_reader_gives(name: str, data: st.DataObject) -> None:
+    parser, header, _ = PARSERS[name]
+    lines = [list(VALID_LINES[name]) for _ in range(data.draw(st.integers(1, 3)))]
+    for line in lines:
+        line[data.draw(st.integers(0, len(line) - 1))] = data.draw(CELL)
+    _same_outcome(parser, _csv_bytes([header, *lines]))
+
+
+@pytest.mark.parametrize("name", BY_COLUMNS)
+@SETTINGS
+@given(data=st.data())
+def test_any_quoting_and_line_breaks_give_what_the_line_reader_gives(name: str, data: st.DataObject) -> None:
+    parser, header, _ = PARSERS[name]
+    texts = [",".join(header)]
+    for _ in range(data.draw(st.integers(1, 3))):
+        fields = list(VALID_LINES[name])
+        fields[data.draw(st.integers(0, len(fields) - 1))] = data.draw(st.one_of(AWKWARD, CELL))
+        texts.append(",".join(fields) if data.draw(st.booleans()) else "")
+    ends = [data.draw(LINE_END) for _ in texts]
+    text = "".join(t + e for t, e in zip(texts, ends, strict=True))
+    _same_outcome(parser, (text if data.draw(st.booleans()) else text.rstrip("\r\n")).encode("utf-8"))
+
+
+@pytest.mark.parametrize("name", BY_COLUMNS)
+@SETTINGS
+@given(text=st.text(max_size=400))
+def test_arbitrary_text_after_a_real_header_gives_what_the_line_reader_gives(name: str, text: str) -> None:
+    parser, header, _ = PARSERS[name]
+    _same_outcome(parser, (",".join(header) + "\r\n" + text).encode("utf-8"))

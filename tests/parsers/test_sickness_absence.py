@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -10,7 +11,15 @@ from hypothesis import strategies as st
 
 from pipelines.parsers import sickness_absence
 from pipelines.parsers.errors import ParseError
-from tests.conftest import real_sickness_files
+from pipelines.synthetic import sickness_absence as synthetic
+from pipelines.synthetic.world import World
+from tests.conftest import published_name, real_sickness_files
+from tests.parsers.both_readers import (
+    assert_readers_agree,
+    assert_same_error,
+    assert_same_outcome,
+    with_cells,
+)
 
 HEADER = (
     "DATE,NHSE_REGION_CODE,NHSE_REGION_NAME,ICS_CODE,ICS_NAME,ORG_CODE,ORG_NAME,ORG_TYPE,"
@@ -86,3 +95,52 @@ def test_no_input_raises_anything_but_a_parse_error(tmp_path_factory, text):
         sickness_absence.parse(path)
     except ParseError:
         pass
+
+
+# --- the column reader against the line reader ---------------------------------------------------
+
+
+def test_column_reader_gives_exactly_the_line_readers_extract_on_every_real_month():
+    for path in real_sickness_files():
+        assert_readers_agree(sickness_absence.parse, path)
+
+
+def test_column_reader_gives_exactly_the_line_readers_extract_on_synthetic_months(tmp_path):
+    world = World()
+    for month in (date(2022, 3, 1), date(2024, 4, 1)):
+        path = write(tmp_path, synthetic.render_month(world, month).decode("utf-8"), synthetic.file_name(month))
+        assert_readers_agree(sickness_absence.parse, path)
+
+
+def test_column_reader_reads_the_pre_2022_layout_and_tokens_like_the_line_reader(tmp_path):
+    path = write(tmp_path, "Date,Org Code,Org Name,Org Type,FTE Days Sick,FTE Days Available,SA Rate (%)\n"
+                           "2015-JAN,RC9,BEDFORDSHIRE,Acute,100,2000,5.00%\n"
+                           "2015-JAN,RD8,MILTON KEYNES,Acute,*,\"1,500\",-\n")
+    extract = assert_readers_agree(sickness_absence.parse, path)
+    assert extract.layout == "org_monthly_legacy" and extract.table["suppression_token"].tolist()[1] == "*"
+
+
+@pytest.mark.parametrize(
+    ("line", "column", "value", "words"),
+    [
+        (150, "SICKNESS_ABSENCE_RATE_PERCENT", "three", "expected a number, found 'three'"),
+        (200, "ORG_CODE", "R!9", "ODS"),
+        (250, "DATE", "31/13/2024", "expected a date"),
+    ],
+)
+def test_a_bad_cell_in_a_real_month_is_named_exactly_as_the_line_reader_names_it(tmp_path, line, column, value, words):
+    source = real_sickness_files()[0]
+    path = tmp_path / published_name(source)
+    path.write_bytes(with_cells(source.read_bytes(), {(line, column): value}))
+    error = assert_same_error(sickness_absence.parse, path)
+    assert (error.file, error.row, error.column) == (str(path), line, column)
+    assert words in str(error)
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.sampled_from(["", " ", "*", "-", "NA", "3.91", "1,234.5", "5%", "1e3", "+2", "RC9", "R!9",
+                                 "30/04/2024", "2015-JAN", "31/13/2024", '"a,b"', "x"]), min_size=11, max_size=11))
+def test_any_cells_in_a_well_formed_line_give_what_the_line_reader_gives(tmp_path_factory, cells):
+    path = tmp_path_factory.mktemp("cells") / "cells.csv"
+    path.write_text(HEADER + "\n" + ROW + "\n" + ",".join(cells) + "\n", encoding="utf-8")
+    assert_same_outcome(sickness_absence.parse, path)

@@ -14,6 +14,12 @@ from pipelines.sources.catalogue import SOURCES
 from pipelines.synthetic import sickness_absence_reason as synthetic
 from pipelines.synthetic.sickness_absence import rate_and_days
 from pipelines.synthetic.world import World
+from tests.parsers.both_readers import (
+    assert_readers_agree,
+    assert_same_error,
+    assert_same_extract,
+    with_cells,
+)
 
 MONTH = date(2024, 1, 1)
 
@@ -107,3 +113,40 @@ def test_broken_file_raises_parse_error_naming_file_row_and_column(tmp_path, cas
     with pytest.raises(ParseError) as caught:
         parse(path)
     assert (Path(caught.value.file), caught.value.row, caught.value.column) == (path, row, column)
+
+
+# --- the column reader against the line reader ---------------------------------------------------
+
+
+def test_column_reader_gives_exactly_the_line_readers_extract(january) -> None:
+    path, extract = january
+    assert_same_extract(assert_readers_agree(parse, path), extract)
+
+
+def test_column_reader_notes_disagreeing_totals_word_for_word_as_the_line_reader(tmp_path) -> None:
+    lines = [f"{ORG},All staff groups,S10 Anxiety/stress/depression,1000,30,20",
+             f"{ORG},All staff groups,S11 Back problems,1000,30,5",
+             f"{ORG},Midwives,S11 Back problems,100,3,*",
+             f"{ORG},Midwives,S12 Other,100,4,1.5"]
+    extract = assert_readers_agree(parse, _write(tmp_path, lines))
+    assert len(extract.notes) == 1 and "differs between reason lines [3.0, 4.0]" in extract.notes[0]
+
+
+@pytest.mark.parametrize(
+    ("line", "column", "value", "words"),
+    [
+        (5000, "FTE_DAYS_LOST_REASON", "2O", "expected a number, found '2O'"),
+        (6000, "FTE_DAYS_LOST", "lots", "expected a number, found 'lots'"),
+        (7000, "REASON", "", "expected an absence reason"),
+        (9000, "ORG_CODE", "RC", "not an ODS organisation code"),
+    ],
+)
+def test_a_bad_cell_deep_in_a_long_file_is_named_exactly_as_the_line_reader_names_it(
+    january, tmp_path, line, column, value, words
+) -> None:
+    source, _ = january
+    path = tmp_path / source.name
+    path.write_bytes(with_cells(source.read_bytes(), {(line, column): value}))
+    error = assert_same_error(parse, path)
+    assert (Path(error.file), error.row, error.column) == (path, line, column)
+    assert words in str(error)

@@ -16,6 +16,12 @@ from pipelines.sources.catalogue import SOURCES
 from pipelines.synthetic import sickness_absence as synthetic_org_level
 from pipelines.synthetic import sickness_absence_staff_group as synthetic
 from pipelines.synthetic.world import World
+from tests.parsers.both_readers import (
+    assert_readers_agree,
+    assert_same_error,
+    assert_same_extract,
+    with_cells,
+)
 
 
 @pytest.fixture(scope="module")
@@ -131,3 +137,43 @@ def test_broken_file_raises_parse_error_naming_file_row_and_column(tmp_path, cas
     with pytest.raises(ParseError) as caught:
         parse(path)
     assert (Path(caught.value.file), caught.value.row, caught.value.column) == (path, row, column)
+
+
+# --- the column reader against the line reader ---------------------------------------------------
+
+
+def test_column_reader_gives_exactly_the_line_readers_extract(april_2024) -> None:
+    path, extract = april_2024
+    assert_same_extract(assert_readers_agree(parse, path), extract)
+    assert any("blanked" in note for note in extract.notes)
+
+
+def test_column_reader_reads_layouts_without_ics_columns_like_the_line_reader(world, tmp_path) -> None:
+    assert_readers_agree(parse, _render(world, date(2022, 7, 1), tmp_path))
+
+
+def test_column_reader_keeps_tokens_blanks_and_percent_signs_as_the_line_reader_does(tmp_path) -> None:
+    lines = [*GOOD, GOOD[0].replace("All staff groups", "Midwives 2").replace("5.00", " 5.00% "),
+             GOOD[0].replace("All staff groups", "Support").replace("9000.5", '"9,000.5"').replace("5.00", "n/a")]
+    extract = assert_readers_agree(parse, _write(tmp_path, lines))
+    assert extract.table.set_index("breakdown").loc["support", "suppression_token"] == "n/a"
+
+
+@pytest.mark.parametrize(
+    ("line", "column", "value", "words"),
+    [
+        (1000, "SICKNESS_ABSENCE_RATE_PERCENT", "five", "expected a number, found 'five'"),
+        (1200, "FTE_DAYS_AVAILABLE", "inf", "expected a number, found 'inf'"),
+        (1400, "STAFF_GROUP", " - ", "expected a staff group"),
+        (1470, "DATE", "31/04/2024", "expected a date"),
+    ],
+)
+def test_a_bad_cell_deep_in_a_long_file_is_named_exactly_as_the_line_reader_names_it(
+    april_2024, tmp_path, line, column, value, words
+) -> None:
+    source, _ = april_2024
+    path = tmp_path / source.name
+    path.write_bytes(with_cells(source.read_bytes(), {(line, column): value}))
+    error = assert_same_error(parse, path)
+    assert (Path(error.file), error.row, error.column) == (path, line, column)
+    assert words in str(error)

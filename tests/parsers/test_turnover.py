@@ -15,6 +15,12 @@ from pipelines.parsers.turnover import leaver_rate, parse
 from pipelines.sources.catalogue import get_source
 from pipelines.synthetic import turnover as synthetic
 from pipelines.synthetic.world import World
+from tests.parsers.both_readers import (
+    assert_readers_agree,
+    assert_same_error,
+    assert_same_extract,
+    with_cells,
+)
 
 MONTH = date(2025, 9, 1)
 
@@ -161,3 +167,41 @@ def test_broken_file_raises_parse_error_naming_file_row_and_column(tmp_path, cas
     with pytest.raises(ParseError) as caught:
         parse(path)
     assert (Path(caught.value.file), caught.value.row, caught.value.column) == (path, row, column)
+
+
+# --- the column reader against the line reader ---------------------------------------------------
+
+
+def test_column_reader_gives_exactly_the_line_readers_extract(september) -> None:
+    path, extract = september
+    assert_same_extract(assert_readers_agree(parse, path), extract)
+    assert any("missing" in note for note in extract.notes)
+
+
+def test_column_reader_reads_every_period_form_like_the_line_reader(tmp_path) -> None:
+    lines = [*GOOD, f"202304 to 202403,Denominator at start of period,{ORG},Midwives,68,60",
+             f"202304 to 202403,Denominator at end of period,{ORG},Midwives,70,62.5",
+             f"202303 to 202403,Joiners,{ORG},Midwives,1,0.8"]
+    assert_readers_agree(parse, _write(tmp_path, _sample(lines)))
+
+
+@pytest.mark.parametrize(
+    ("kind", "column", "value", "words"),
+    [
+        ("Leavers", "FTE", "n.a.", "expected a number, found 'n.a.'"),
+        ("Joiners", "Period", "202309 to 202403", "expected a twelve-month period"),
+        ("Denoms", "Period", "202304 to 202403", "a denominator is a single month"),
+        ("Denoms", "Type", "Movers", "expected Type Leavers, Joiners or Denoms"),
+        ("Leavers", "Org code", "R!9", "not an ODS organisation code"),
+    ],
+)
+def test_a_bad_cell_deep_in_a_long_file_is_named_exactly_as_the_line_reader_names_it(
+    september, tmp_path, kind, column, value, words
+) -> None:
+    source, _ = september
+    lines = source.read_text().splitlines()
+    line = next(number for number, text in enumerate(lines, start=1) if number > 3000 and f",{kind}," in text)
+    path = _write(tmp_path, with_cells(source.read_bytes(), {(line, column): value}).decode())
+    error = assert_same_error(parse, path)
+    assert (Path(error.file), error.row, error.column) == (path, line, column)
+    assert words in str(error)

@@ -13,6 +13,13 @@ from pipelines.parsers.workforce import parse, staff_group_slug
 from pipelines.sources.catalogue import get_source
 from pipelines.synthetic import workforce as synthetic
 from pipelines.synthetic.world import World
+from tests.parsers.both_readers import (
+    assert_readers_agree,
+    assert_same_error,
+    assert_same_extract,
+    by_columns_only,
+    with_cells,
+)
 
 LEAF_SLUGS = {staff_group_slug(g.label, total="total") for g in synthetic.LEAVES}
 
@@ -224,3 +231,72 @@ def test_core1_breakdowns_follow_main_and_detailed_staff_groups(tmp_path) -> Non
     fte = table[table.measure == "staff_in_post_fte"]
     assert list(fte.breakdown) == ["total", "support_to_clinical_staff", "hchs_doctors", "consultant"]
     assert list(fte.value) == [6100.5, 1400, 900, 350]
+
+
+# --- the column reader against the line reader ---------------------------------------------------
+
+
+@pytest.mark.parametrize("pack", ["march_2025", "october_2025"])
+def test_column_reader_gives_exactly_the_line_readers_extract(pack, request) -> None:
+    path, extract = request.getfixturevalue(pack)
+    assert_same_extract(assert_readers_agree(parse, path), extract)
+
+
+def test_column_reader_reads_dd_mm_yyyy_dates_and_quoted_names_like_the_line_reader(world, panel, tmp_path) -> None:
+    data = synthetic.render_staff_group_organisation(world, date(2025, 3, 1), panel, date_format="%d/%m/%Y")
+    path = _write(tmp_path, "dmy.csv", data)
+    assert_readers_agree(parse, path)
+    quoted = assert_readers_agree(parse, _write(tmp_path, "quoted.csv", _sample()))
+    assert list(quoted.table.value) == [6123.45, 6890.0, 901.2]
+
+
+@pytest.mark.parametrize(
+    ("pack", "line", "column", "value", "words"),
+    [
+        ("march_2025", 3000, "Total", "9O1.2", "expected a number, found '9O1.2'"),
+        ("march_2025", 4000, "Org Code", "Bedford", "not an ODS organisation code"),
+        ("march_2025", 1234, "Data Type", "WTE", "expected Data Type FTE or HC"),
+        ("october_2025", 2000, "HEADCOUNT", "1e999", "expected a finite number"),
+        ("october_2025", 2001, "DATA_MONTH", "March 2025", "expected a date"),
+        ("october_2025", 7, "DATA_LEVEL", "Sub-ICB location", "unknown DATA_LEVEL"),
+    ],
+)
+def test_a_bad_cell_deep_in_a_long_file_is_named_exactly_as_the_line_reader_names_it(
+    pack, line, column, value, words, request, tmp_path
+) -> None:
+    source, _ = request.getfixturevalue(pack)
+    path = _write(tmp_path, source.name, with_cells(source.read_bytes(), {(line, column): value}))
+    error = assert_same_error(parse, path)
+    assert (Path(error.file), error.row, error.column) == (path, line, column)
+    assert words in str(error)
+
+
+def test_the_first_bad_line_is_named_even_when_a_later_line_has_a_rarer_fault(march_2025, tmp_path) -> None:
+    source, _ = march_2025
+    changes = {(40000, "Date"): "2025-13-31", (50, "Total"): "n.a.", (30000, "Org Code"): "R!9"}
+    path = _write(tmp_path, source.name, with_cells(source.read_bytes(), changes))
+    error = assert_same_error(parse, path)
+    assert (error.row, error.column) == (50, "Total")
+
+
+def test_an_aggregate_line_is_skipped_unread_by_both_readers(tmp_path) -> None:
+    lines = ["2025-10-31,National,,All organisations,,,All staff groups,All staff groups,lots,many",
+             "2025-10-31,Organisation,RC9,BEDFORDSHIRE,East of England,BLMK,All staff groups,All staff groups,6100.5,6900"]
+    extract = assert_readers_agree(parse, _write(tmp_path, "core1.csv", _sample(CORE1_HEADER, lines)))
+    assert list(extract.table.value) == [6100.5, 6900.0]
+
+
+def test_an_unusual_but_valid_file_is_read_line_by_line_with_the_same_result(tmp_path) -> None:
+    multi_line_name = GOOD[0].replace("BEDFORDSHIRE HOSPITALS", '"BEDFORDSHIRE\nHOSPITALS"')
+    path = _write(tmp_path, "w.csv", _sample(lines=[multi_line_name, "", *GOOD[1:]]))
+    with pytest.raises(AssertionError, match="read line by line"):
+        by_columns_only(parse, path)
+    extract = parse(path)
+    assert_same_extract(extract, parse(path, line_by_line=True))
+    assert list(extract.table.source_row) == [2, 4, 5]
+
+
+def test_core1_file_with_no_organisation_lines_is_refused_by_both_readers(tmp_path) -> None:
+    lines = ["2025-10-31,National,,All organisations,,,All staff groups,All staff groups,1400000,1500000"]
+    error = assert_same_error(parse, _write(tmp_path, "core1.csv", _sample(CORE1_HEADER, lines)))
+    assert (error.row, "no organisation-level data lines" in str(error)) == (2, True)

@@ -1,0 +1,39 @@
+"""Run independent, CPU-bound pieces of one task on every core.
+
+The machines this runs on have few cores, and a release's slow parts (spreadsheet writing, the
+read-back disclosure check) are pure Python, one core each. Workers are forked, so they start
+with the task's imports and data already in memory (copy-on-write) instead of importing pandas
+again; results come back in the order of the inputs. With one core, or where ``fork`` does not
+exist, the same function runs in this process, so the output never depends on the core count.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ProcessPoolExecutor
+from typing import TypeVar
+
+Item = TypeVar("Item")
+Result = TypeVar("Result")
+
+
+def worker_count(requested: int = 0) -> int:
+    """``requested`` workers, or one per core when it is 0."""
+    return requested if requested > 0 else (os.cpu_count() or 1)
+
+
+def process_map(function: Callable[[Item], Result], items: Iterable[Item], workers: int = 0) -> Iterator[Result]:
+    """``map(function, items)`` across forked worker processes, yielding results in input order.
+
+    ``function`` must be a module-level function (it is sent to the workers by name), and an
+    exception in a worker is raised here, as it would be in a plain loop.
+    """
+    items = list(items)
+    count = min(worker_count(workers), len(items))
+    if count <= 1 or "fork" not in multiprocessing.get_all_start_methods():
+        yield from map(function, items)
+        return
+    with ProcessPoolExecutor(max_workers=count, mp_context=multiprocessing.get_context("fork")) as pool:
+        yield from pool.map(function, items)
