@@ -157,9 +157,10 @@ the test suite and no test asserts on time. `--quick` is a smoke run (scale 1, 1
   per run, `CULTURE_OUTCOMES_AIRFLOW_RETRIES=0`; what `culture-outcomes setup` does (dbt parse with a private
   `--target-path`, `airflow db migrate`, the pool, `airflow dags reserialize`), then `airflow dags test` of
   every `ingest_<source>`, `transform_marts` and `publish_release` on the embedded default (DuckDB, SQLite),
-  one after another in one Airflow process (`dags/_run_dags.py`, what `culture-outcomes demo` runs), as a
-  long-lived scheduler would; each DAG's peak memory (its process tree, dbt included) is sampled by that
-  runner.
+  in one Airflow process (`dags/_run_dags.py`, what `culture-outcomes demo` runs), as a long-lived
+  scheduler with a worker per core would: the ingest DAGs two at a time (their loads queue for the DuckDB
+  file one extract at a time), then transform, then publish; each DAG's peak memory (the runner's process
+  tree while it ran, dbt and any other DAG running beside it included) is sampled by that runner.
 - **Incremental**: on a copy of the state left by the full refresh, the site plus one new month of every
   monthly source (files of `World(end_month=+1 month)` whose names are new; the ODS reference files
   replaced when their content changed), then every monthly source's ingest DAG, `transform_marts` and

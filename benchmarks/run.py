@@ -620,14 +620,15 @@ RESULTS_FILE = {"name": "results.json"}
 def write_outputs(results: dict[str, Any], quick: bool) -> None:
     path = BENCH / ("results.quick.json" if quick else RESULTS_FILE["name"])
     path.write_text(json.dumps(results, indent=2, default=str) + "\n")
-    if not quick and RESULTS_FILE["name"] == "results.json":
+    readme = not quick and RESULTS_FILE["name"] == "results.json"
+    if readme:
         try:
             from benchmarks.report import render_readme
 
             (BENCH / "README.md").write_text(render_readme(results))
         except Exception as error:  # noqa: BLE001 - the JSON is the record; the README can be re-rendered
             log(f"    README not rendered: {error} (re-render with --render-only)")
-    log(f"wrote {path.relative_to(ROOT)}" + ("" if quick else " and benchmarks/README.md"))
+    log(f"wrote {path.relative_to(ROOT)}" + (" and benchmarks/README.md" if readme else ""))
 
 
 def main(argv: list[str] | None = None) -> int:

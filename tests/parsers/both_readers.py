@@ -88,3 +88,10 @@ def with_cells(data: bytes, changes: dict[tuple[int, str], str]) -> bytes:
     out = io.StringIO()
     csv.writer(out, lineterminator="\r\n").writerows(rows)
     return out.getvalue().encode("utf-8")
+
+
+def assert_bad_cell_named(parse: Parser, path: Path, line: int, column: str, words: str) -> None:
+    """Both readers refuse the file at exactly this line and column, with these words."""
+    error = assert_same_error(parse, path)
+    assert (Path(error.file), error.row, error.column) == (path, line, column)
+    assert words in str(error)

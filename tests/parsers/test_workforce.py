@@ -14,6 +14,7 @@ from pipelines.sources.catalogue import get_source
 from pipelines.synthetic import workforce as synthetic
 from pipelines.synthetic.world import World
 from tests.parsers.both_readers import (
+    assert_bad_cell_named,
     assert_readers_agree,
     assert_same_error,
     assert_same_extract,
@@ -266,9 +267,7 @@ def test_a_bad_cell_deep_in_a_long_file_is_named_exactly_as_the_line_reader_name
 ) -> None:
     source, _ = request.getfixturevalue(pack)
     path = _write(tmp_path, source.name, with_cells(source.read_bytes(), {(line, column): value}))
-    error = assert_same_error(parse, path)
-    assert (Path(error.file), error.row, error.column) == (path, line, column)
-    assert words in str(error)
+    assert_bad_cell_named(parse, path, line, column, words)
 
 
 def test_the_first_bad_line_is_named_even_when_a_later_line_has_a_rarer_fault(march_2025, tmp_path) -> None:
