@@ -34,3 +34,24 @@ def test_a_reader_alone_opens_the_file_read_only(settings_env):
             assert "read-only" in str(error)
         else:
             raise AssertionError("a read-only connection accepted a write")
+
+
+def test_a_result_read_in_chunks_is_the_whole_result_in_order(settings_env):
+    from pipelines.warehouse.connection import connect
+
+    settings = settings_env()
+    with connect(settings) as warehouse:
+        warehouse.execute("create table numbers as select range as n, 'row ' || range as label from range(10000)")
+        sql = "select * from numbers order by n desc"
+        whole = warehouse.query(sql)
+        chunks: list[int] = []
+
+        def convert(frame):
+            chunks.append(len(frame))
+            return frame.assign(label=frame["label"].str.upper())
+
+        read = warehouse.query_in_chunks(sql, convert, rows_per_chunk=4096)
+
+    assert len(chunks) > 2, "the result was not read in several chunks"
+    assert read["n"].tolist() == whole["n"].tolist()
+    assert read["label"].tolist() == whole["label"].str.upper().tolist()
