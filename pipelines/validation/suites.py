@@ -173,7 +173,8 @@ def validate(
         else:
             active.append(expectation)
     frame = prepare_frame(table, successors).reset_index(drop=True)
-    result = _run_gx(frame, suite_doc["name"], active, parameters, docs_dir)
+    with _configurations_built_once():
+        result = _run_gx(frame, suite_doc["name"], active, parameters, docs_dir)
     findings = [
         _finding(res, frame, file_name)
         for res in result["results"]
@@ -202,24 +203,6 @@ def _quiet_gx() -> None:
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
     for name in ("great_expectations", "great_expectations.core", "great_expectations.data_context"):
         logging.getLogger(name).setLevel(logging.ERROR)
-
-
-def _run_gx(
-    frame: pd.DataFrame,
-    suite_name: str,
-    expectations: list[dict[str, Any]],
-    parameters: dict[str, Any],
-    docs_dir: Path | None,
-) -> dict[str, Any]:
-    """The GX validation result of one extract, as a JSON document.
-
-    Most extracts pass every check, so a pass/fail screen (GX's BOOLEAN_ONLY result format, a
-    third of the cost) runs first; only the checks that failed it run again in full, to collect the
-    offending rows and observed values the findings quote. With ``docs_dir`` the whole suite runs in
-    full, because the Data Docs show every check.
-    """
-    with _configurations_built_once():
-        return _validate_with_gx(frame, suite_name, expectations, parameters, docs_dir)
 
 
 @contextmanager
@@ -255,14 +238,20 @@ def _configurations_built_once() -> Iterator[None]:
         Expectation.configuration = original  # type: ignore[method-assign]
 
 
-def _validate_with_gx(
+def _run_gx(
     frame: pd.DataFrame,
     suite_name: str,
     expectations: list[dict[str, Any]],
     parameters: dict[str, Any],
     docs_dir: Path | None,
 ) -> dict[str, Any]:
-    """:func:`_run_gx`'s work: the screen, then the full run of what failed it (or of everything)."""
+    """The GX validation result of one extract, as a JSON document.
+
+    Most extracts pass every check, so a pass/fail screen (GX's BOOLEAN_ONLY result format, a
+    third of the cost) runs first; only the checks that failed it run again in full, to collect the
+    offending rows and observed values the findings quote. With ``docs_dir`` the whole suite runs in
+    full, because the Data Docs show every check.
+    """
     values = {k: v for k, v in parameters.items() if v is not None}
     if docs_dir is None:
         screen = _gx_suite(suite_name, expectations)
