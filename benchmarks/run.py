@@ -65,10 +65,15 @@ def log(message: str) -> None:
 
 # --- measurement -------------------------------------------------------------------------------
 
+#: Seconds between memory samples. Reading PSS walks every process's mappings: at 5 a second the
+#: harness and the runner together used a core's fifth (benchmarks/FINDINGS.md, section 8).
+SAMPLE_SECONDS = 1.0
+
+
 class TreeMonitor:
     """Samples the summed PSS of every descendant process and the host load while a block runs."""
 
-    def __init__(self, interval: float = 0.2) -> None:
+    def __init__(self, interval: float = SAMPLE_SECONDS) -> None:
         import psutil
 
         self._me = psutil.Process()
@@ -286,7 +291,10 @@ class Pipeline:
                 parent = psutil.Process(process.pid)
                 while process.poll() is None:
                     peak = max(peak, tree_pss([parent, *parent.children(recursive=True)]))
-                    time.sleep(0.2)
+                    try:  # returns as soon as the step ends, so a short step is not rounded up
+                        process.wait(timeout=SAMPLE_SECONDS)
+                    except subprocess.TimeoutExpired:
+                        pass
             except psutil.NoSuchProcess:
                 pass
             code = process.wait()

@@ -43,38 +43,43 @@ def run_dags(dag_ids: list[str], progress: Callable[[str], object] = print,
     _import_once()
     slots = max(1, parallel or os.cpu_count() or 1)
     results: dict[str, dict[str, float | str]] = {}
-    running: dict[int, tuple[str, float, _TreeMemory]] = {}
+    running: dict[int, tuple[str, float]] = {}
+    memory = _TreeMemory().start()
 
     def finish_one() -> str:
         child, status = os.wait()
-        dag_id, started, memory = running.pop(child)
-        memory.stop()
+        dag_id, started = running.pop(child)
+        peak_mib = memory.forget(dag_id)
         state = "success" if os.waitstatus_to_exitcode(status) == 0 else "failed"
         seconds = round(time.perf_counter() - started, 2)
-        results[dag_id] = {"state": state, "seconds": seconds, "peak_mib": memory.peak_mib}
-        progress(f"   {dag_id}: {state} in {seconds:.1f} s (peak memory {memory.peak_mib:,.0f} MiB "
+        results[dag_id] = {"state": state, "seconds": seconds, "peak_mib": peak_mib}
+        progress(f"   {dag_id}: {state} in {seconds:.1f} s (peak memory {peak_mib:,.0f} MiB "
                  f"with child processes{', other DAGs included' if running else ''})")
         return state
 
-    for number, dag_id in enumerate(dag_ids, start=1):
-        concurrent = dag_id.startswith("ingest_")
-        while running and (len(running) >= slots or not concurrent):
+    try:
+        for number, dag_id in enumerate(dag_ids, start=1):
+            concurrent = dag_id.startswith("ingest_")
+            while running and (len(running) >= slots or not concurrent):
+                finish_one()
+            progress(f"== [{number}/{len(dag_ids)}] airflow dags test {dag_id}")
+            args = parser.parse_args(["dags", "test", dag_id])
+            started = time.perf_counter()
+            memory.watch(dag_id)
+            child = os.fork()
+            if child == 0:  # the DAG runs in a fork: warm imports, and its memory is returned when it ends
+                code = _dags_test(args, dag_id, progress)
+                sys.stdout.flush()
+                sys.stderr.flush()
+                os._exit(code)
+            running[child] = (dag_id, started)
+            if not concurrent and finish_one() == "failed":
+                progress(f"   stopping: {dag_id} failed, so the DAGs after it would run on stale data")
+                break
+        while running:
             finish_one()
-        progress(f"== [{number}/{len(dag_ids)}] airflow dags test {dag_id}")
-        args = parser.parse_args(["dags", "test", dag_id])
-        started = time.perf_counter()
-        child = os.fork()
-        if child == 0:  # the DAG runs in a fork: warm imports, and its memory is returned when it ends
-            code = _dags_test(args, dag_id, progress)
-            sys.stdout.flush()
-            sys.stderr.flush()
-            os._exit(code)
-        running[child] = (dag_id, started, _TreeMemory().start())
-        if not concurrent and finish_one() == "failed":
-            progress(f"   stopping: {dag_id} failed, so the DAGs after it would run on stale data")
-            break
-    while running:
-        finish_one()
+    finally:
+        memory.stop()
     return results
 
 
@@ -82,6 +87,8 @@ def _import_once() -> None:
     """What every DAG's fork would otherwise import again: Airflow's `dags test` command and the
     libraries the tasks use (several seconds, more than a routine ingest run takes)."""
     import airflow.cli.commands.dag_command  # noqa: F401
+    import alembic.runtime.environment  # noqa: F401 - `dags test` checks the migrations in every run
+    import alembic.runtime.migration  # noqa: F401
     import cosmos  # noqa: F401
     import duckdb  # noqa: F401
     import pandas  # noqa: F401
@@ -144,17 +151,22 @@ def tree_pss(processes: list[Any]) -> int:
 
 
 class _TreeMemory:
-    """The peak memory of this process and its descendants (the DAG's fork, dbt, Chromium).
+    """The peak memory of this process and its descendants (the DAGs' forks, dbt, Chromium) while
+    each DAG runs: one sampling thread for the whole run, each tick credited to every DAG running.
 
     Summed as proportional set size: a fork shares its parent's pages and every Python process
-    maps the same libraries, so a sum of resident sizes would count those several times.
+    maps the same libraries, so a sum of resident sizes would count those several times. Reading
+    PSS makes the kernel walk every mapping of every process, so it is sampled once a second:
+    five times a second, and once per running DAG, cost more CPU than a small ingest DAG uses
+    (benchmarks/FINDINGS.md, section 8); a peak shorter than a second may be missed.
     """
 
-    def __init__(self, interval: float = 0.2) -> None:
+    def __init__(self, interval: float = 1.0) -> None:
         import threading
 
         self.interval = interval
-        self.peak_bytes = 0
+        self._peaks: dict[str, int] = {}
+        self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._sample, daemon=True)
 
@@ -163,20 +175,29 @@ class _TreeMemory:
 
         me = psutil.Process()
         while not self._stop.is_set():
-            self.peak_bytes = max(self.peak_bytes, tree_pss([me, *me.children(recursive=True)]))
+            total = tree_pss([me, *me.children(recursive=True)])
+            with self._lock:
+                for dag_id, peak in self._peaks.items():
+                    self._peaks[dag_id] = max(peak, total)
             self._stop.wait(self.interval)
 
     def start(self) -> _TreeMemory:
         self._thread.start()
         return self
 
+    def watch(self, dag_id: str) -> None:
+        """Start crediting samples to ``dag_id`` (its fork's memory is counted from the next tick)."""
+        with self._lock:
+            self._peaks[dag_id] = 0
+
+    def forget(self, dag_id: str) -> float:
+        """Stop crediting ``dag_id``; its peak in MiB (0 if it ended before the first sample)."""
+        with self._lock:
+            return round(self._peaks.pop(dag_id, 0) / 2**20, 1)
+
     def stop(self) -> None:
         self._stop.set()
         self._thread.join()
-
-    @property
-    def peak_mib(self) -> float:
-        return round(self.peak_bytes / 2**20, 1)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -69,6 +69,9 @@ def transform_marts():
             invocation_mode=InvocationMode.SUBPROCESS,
             dbt_executable_path=str(Path(sys.executable).with_name("dbt")),
             install_deps=False,
+            # dbt's partial parse file is kept here between runs (Cosmos copies it into the temporary
+            # project and back): each build re-parses only what changed, not all 240 nodes (~3 s).
+            cache_dir=_settings.paths.state / "dbt_partial_parse",
             emit_datasets=False,  # the marts Asset below is the one downstream DAGs watch
             pool=WAREHOUSE_POOL,
         )

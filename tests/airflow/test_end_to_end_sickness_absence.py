@@ -132,6 +132,8 @@ def test_one_airflow_process_runs_ingest_transform_and_publish_in_turn(airflow_r
     assert "publish_release: success" in result.stdout and "peak memory" in result.stdout
     latest = settings_env().paths.published / "latest"
     assert len(json.loads((latest / "manifest.json").read_text())["source_extracts"]) == 2
+    # dbt's parse is kept for the next transform, which then re-parses only what changed.
+    assert (settings_env().paths.state / "dbt_partial_parse" / "target" / "partial_parse.msgpack").is_file()
 
 
 def test_one_airflow_process_stops_when_transform_fails(airflow_run, airflow_env, tmp_path):
