@@ -308,14 +308,18 @@ def _report(rules: Sequence[Rule], per_rule: dict[str, int], upstream: int, tota
 
 # --- the proof over written files ---------------------------------------------------------------------------
 
-def table_violations(frame: pd.DataFrame, rules: Sequence[Rule], where: str) -> list[str]:
-    """Small counts in a table, and suppressed rows that still show a value or derived statistic."""
+def table_violations(frame: pd.DataFrame, rules: Sequence[Rule], where: str, first_row: int = 0) -> list[str]:
+    """Small counts in a table, and suppressed rows that still show a value or derived statistic.
+
+    ``first_row`` is the position of the frame's first row in its table (a chunk of a larger one),
+    so a finding names the row an analyst finds in the file (the header is row 1).
+    """
     found = []
     for rule in rules:
         rows = np.flatnonzero(rule_hits(frame, [rule])[rule.rule_id])
         for i in rows[:5]:
-            found.append(f"{where} row {int(i) + 2}: {rule.count_column} of {frame['metric_id'].iloc[i]} is below "
-                         f"{rule.threshold:g} ({rule.rule_id})")
+            found.append(f"{where} row {first_row + int(i) + 2}: {rule.count_column} of {frame['metric_id'].iloc[i]} "
+                         f"is below {rule.threshold:g} ({rule.rule_id})")
     if "suppressed" in frame.columns:
         suppressed = _flags(frame["suppressed"])
         if suppressed.any():
@@ -323,7 +327,7 @@ def table_violations(frame: pd.DataFrame, rules: Sequence[Rule], where: str) -> 
                 if name in frame.columns:
                     leaked = np.flatnonzero(suppressed & _present(frame[name]))
                     for i in leaked[:5]:
-                        found.append(f"{where} row {int(i) + 2}: suppressed but {name} is published")
+                        found.append(f"{where} row {first_row + int(i) + 2}: suppressed but {name} is published")
     return found
 
 
@@ -332,43 +336,99 @@ def _needed(columns: Iterable[str]) -> list[str]:
     return [c for c in columns if c in wanted]
 
 
-def _tables_in(path: Path) -> Iterable[tuple[str, pd.DataFrame]]:
-    suffix = path.suffix.lower()
-    if suffix == ".csv":
-        header = pd.read_csv(path, nrows=0).columns
-        yield "", pd.read_csv(path, usecols=_needed(header), dtype=str, keep_default_na=False)
-    elif suffix == ".parquet":
-        import pyarrow.parquet as pq
+#: Rows read back at a time from a typed table (DuckDB, Parquet): the check's memory stays that of
+#: a chunk, not of the national table (whole, it took ~800 MiB of a release's peak memory).
+CHUNK_ROWS = 50_000
+#: The cell key (:data:`CELL_KEYS`, the date as ISO text), made in SQL as :func:`_cell_states` makes it.
+_KEY_SQL = ("concat_ws('|', coalesce(cast(org_code as varchar), ''), coalesce(cast(metric_id as varchar), ''), "
+            "coalesce(cast(grain as varchar), ''), coalesce(strftime(cast(period_start as date), '%Y-%m-%d'), ''))")
+_KEY = "_cell_key"
 
-        yield "", pd.read_parquet(path, columns=_needed(pq.read_schema(path).names))
+
+@dataclass(frozen=True)
+class ReadBack:
+    """One table (or one DuckDB file's table) of a release to read back."""
+
+    path: Path
+    relative: str
+    rules: tuple[Rule, ...]
+    table: tuple[str, str] | None = None  # (schema, name) inside a DuckDB file
+
+
+def _duckdb_tables(path: Path) -> list[tuple[str, str]]:
+    """The tables of a DuckDB file that hold cells (a ``metric_id`` column)."""
+    import duckdb
+
+    with duckdb.connect(str(path), read_only=True) as con:
+        return [(schema, name) for schema, name in con.execute(
+            "select table_schema, table_name from information_schema.columns where table_catalog = current_database() "
+            "and column_name = 'metric_id' order by 1, 2").fetchall()]
+
+
+def _read_backs(folder: Path, rules: Sequence[Rule]) -> tuple[int, list[ReadBack]]:
+    """Every checked file under ``folder`` (their number) and the read-backs they make: one per
+    file, or one per table of a DuckDB file, so the national tables are read back side by side."""
+    paths = sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in CHECKED_SUFFIXES)
+    jobs = []
+    for path in paths:
+        relative = str(path.relative_to(folder))
+        if path.suffix.lower() != ".duckdb":
+            jobs.append(ReadBack(path, relative, tuple(rules)))
+            continue
+        try:
+            tables = _duckdb_tables(path)
+        except Exception:  # noqa: BLE001 - unreadable: the read-back below reports it
+            tables = [None]
+        jobs += [ReadBack(path, relative, tuple(rules), table) for table in tables]
+    return len(paths), jobs
+
+
+def _chunks_in(job: ReadBack) -> Iterable[tuple[str, pd.DataFrame, int]]:
+    """(where, rows, position of the first row) of what ``job`` reads back."""
+    suffix = job.path.suffix.lower()
+    if suffix == ".csv":
+        header = pd.read_csv(job.path, nrows=0).columns
+        yield "", pd.read_csv(job.path, usecols=_needed(header), dtype=str, keep_default_na=False), 0
     elif suffix == ".xlsx":
         from python_calamine import CalamineWorkbook
 
-        book = CalamineWorkbook.from_path(str(path))
+        book = CalamineWorkbook.from_path(str(job.path))
         for name in book.sheet_names:
             rows = book.get_sheet_by_name(name).to_python(skip_empty_area=False)
             if not rows or "metric_id" not in [str(c) for c in rows[0]]:
                 continue
             header = [str(c) for c in rows[0]]
             frame = pd.DataFrame(rows[1:], columns=header).replace("", None)
-            yield f" sheet {name}", frame[_needed(header)]
-    elif suffix == ".duckdb":
+            yield f" sheet {name}", frame[_needed(header)], 0
+    elif suffix == ".parquet":
         import duckdb
 
-        con = duckdb.connect(str(path), read_only=True)
-        try:
-            listed = con.execute("select table_schema, table_name from information_schema.tables "
-                                 "where table_catalog = current_database() order by 1, 2").fetchall()
-            for schema, name in listed:
-                columns = [r[0] for r in con.execute(
-                    "select column_name from information_schema.columns where table_catalog = current_database() "
-                    "and table_schema = ? and table_name = ? order by ordinal_position", [schema, name]).fetchall()]
-                needed = _needed(columns)
-                if "metric_id" in needed:
-                    selected = ", ".join(f'"{c}"' for c in needed)
-                    yield f" table {schema}.{name}", con.execute(f'select {selected} from "{schema}"."{name}"').df()
-        finally:
-            con.close()
+        with duckdb.connect() as con:
+            yield from _sql_chunks(con, "read_parquet(?)", [str(job.path)], "")
+    elif suffix == ".duckdb" and job.table is not None:
+        import duckdb
+
+        schema, name = job.table
+        with duckdb.connect(str(job.path), read_only=True) as con:
+            yield from _sql_chunks(con, f"{sql_identifier(schema)}.{sql_identifier(name)}", [],
+                                   f" table {schema}.{name}")
+    elif suffix == ".duckdb":
+        raise ReleaseError("its tables could not be listed")
+
+
+def _sql_chunks(con: Any, relation: str, params: list[Any], where: str) -> Iterable[tuple[str, pd.DataFrame, int]]:
+    """A typed table's needed columns, :data:`CHUNK_ROWS` at a time, with the cell key made in SQL."""
+    columns = [row[0] for row in con.execute(f"describe select * from {relation}", params).fetchall()]
+    needed = _needed(columns)
+    if "metric_id" not in needed:
+        return
+    keyed = ", " + _KEY_SQL + f" as {_KEY}" if {"value", "suppressed"} <= set(needed) else ""
+    selected = ", ".join(sql_identifier(c) for c in needed) + keyed
+    result = con.execute(f"select {selected} from {relation}", params)
+    first = 0
+    while not (chunk := result.fetch_df_chunk(max(1, CHUNK_ROWS // 2048))).empty:
+        yield where, chunk, first
+        first += len(chunk)
 
 
 CHECKED_SUFFIXES = (".csv", ".parquet", ".xlsx", ".duckdb")
@@ -377,17 +437,17 @@ CHECKED_SUFFIXES = (".csv", ".parquet", ".xlsx", ".duckdb")
 def check_release_files(folder: Path, rules: Sequence[Rule], workers: int = 0) -> dict[str, Any]:
     """Read back every CSV, Parquet, XLSX and DuckDB file under ``folder``: no count below a
     threshold, no statistic on a suppressed row, and no cell suppressed in one place but published
-    in another. Raises :class:`ReleaseError` listing what escaped. Files are read back in
-    ``workers`` processes (0: one per core)."""
+    in another. Raises :class:`ReleaseError` listing what escaped. Files (and a DuckDB file's
+    tables) are read back in ``workers`` processes (0: one per core), typed tables a chunk at a time."""
     from pipelines.parallel import process_map
 
-    paths = sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in CHECKED_SUFFIXES)
-    jobs = [(path, str(path.relative_to(folder)), tuple(rules)) for path in paths]
+    files, jobs = _read_backs(folder, rules)
     violations: list[str] = []
     seen: list[pd.DataFrame] = []
     for found, states in process_map(_check_file, jobs, workers):
         violations += found
-        seen += states
+        if states is not None:
+            seen.append(states)
     if seen:
         states = pd.concat(seen, ignore_index=True)
         mixed = states.groupby("key")[["suppressed", "published"]].any()
@@ -396,24 +456,26 @@ def check_release_files(folder: Path, rules: Sequence[Rule], workers: int = 0) -
     if violations:
         raise ReleaseError(f"disclosure check failed: {len(violations)} finding(s) in the written files, e.g. "
                            + "; ".join(violations[:10]))
-    return {"files_checked": len(jobs), "findings": 0}
+    return {"files_checked": files, "findings": 0}
 
 
-def _check_file(job: tuple[Path, str, tuple[Rule, ...]]) -> tuple[list[str], list[pd.DataFrame]]:
-    """One file's findings, and its cells' suppressed / published states for the cross-file check."""
-    path, relative, rules = job
+def _check_file(job: ReadBack) -> tuple[list[str], pd.DataFrame | None]:
+    """One read-back's findings, and its cells' suppressed / published states (one row per cell)
+    for the cross-file check."""
     violations: list[str] = []
     states: list[pd.DataFrame] = []
     try:
-        for where, frame in _tables_in(path):
-            violations += table_violations(frame, rules, relative + where)
+        for where, frame, first_row in _chunks_in(job):
+            violations += table_violations(frame, job.rules, job.relative + where, first_row)
             if "metric_id" in frame.columns and "value" in frame.columns and "suppressed" in frame.columns:
                 states.append(_cell_states(frame))
-    except ReleaseError:
-        raise
     except Exception as error:  # unreadable output is a failed proof, not a pass
-        violations.append(f"{relative}: could not be read back for the disclosure check: {error}")
-    return violations, states
+        violations.append(f"{job.relative}: could not be read back for the disclosure check: {error}")
+    if not states:
+        return violations, None
+    # One row per cell: a cell's comparator rows agree or the check above has found them.
+    merged = pd.concat(states, ignore_index=True).groupby("key", sort=False)[["suppressed", "published"]].any()
+    return violations, merged.reset_index()
 
 
 def _cell_states(frame: pd.DataFrame) -> pd.DataFrame:
@@ -426,7 +488,8 @@ def _cell_states(frame: pd.DataFrame) -> pd.DataFrame:
             return values.dt.strftime("%Y-%m-%d").fillna("")
         return values.astype(object).where(values.notna(), "").astype(str)
 
-    key = text("org_code") + "|" + text("metric_id") + "|" + text("grain") + "|" + text("period_start")
+    key = (frame[_KEY] if _KEY in frame.columns else
+           text("org_code") + "|" + text("metric_id") + "|" + text("grain") + "|" + text("period_start"))
     return pd.DataFrame({"key": key, "suppressed": _flags(frame["suppressed"]), "published": _present(frame["value"])})
 
 

@@ -288,3 +288,46 @@ def test_a_small_count_planted_in_a_written_file_fails_the_release_and_latest_st
     assert not list(published.glob(".staging-*"))
     assert sorted(p.name for p in published.iterdir()) == sorted([first["release_id"], "latest"])
     verify(published / "latest")
+
+
+# --- reading back a national table a chunk at a time -----------------------------------------------------------
+
+def _cells(rows: int) -> pd.DataFrame:
+    return pd.DataFrame({
+        "org_code": [f"R{i:04d}" for i in range(rows)], "metric_id": "fft_ae_recommend", "grain": "month",
+        "period_start": pd.Timestamp("2024-04-01"), "value": 0.9, "rank": 1.0, "suppressed": False,
+    })
+
+
+def test_a_leak_deep_in_a_large_table_is_found_and_named_by_its_row(tmp_path):
+    table = _cells(5_000)  # several chunks of the read-back
+    table.loc[4_100, ["value", "suppressed"]] = [None, True]  # suppressed, yet its rank is still there
+    extracts.write_parquet(table, tmp_path / "national.parquet")
+    with pytest.raises(ReleaseError, match=r"national.parquet row 4102: suppressed but rank is published"):
+        check_release_files(tmp_path, [])
+
+
+def test_each_table_of_a_duckdb_snapshot_is_read_back_on_its_own(tmp_path):
+    from pipelines.publish.disclosure import _read_backs
+
+    with duckdb.connect(str(tmp_path / "snapshot.duckdb")) as con:
+        con.execute("create schema marts; create schema benchmarks")
+        con.register("cells", _cells(10))
+        con.execute("create table marts.fct_culture_outcomes as select * from cells")
+        con.execute("create table benchmarks.benchmark_table as select * from cells")
+        con.execute("create table marts.dim_organisation as select org_code from cells")
+    files, jobs = _read_backs(tmp_path, [])
+    assert files == 1
+    assert [job.table for job in jobs] == [("benchmarks", "benchmark_table"), ("marts", "fct_culture_outcomes")]
+    assert check_release_files(tmp_path, []) == {"files_checked": 1, "findings": 0}
+
+
+def test_a_cell_hidden_in_the_snapshot_but_shown_in_a_csv_is_caught_across_formats(tmp_path):
+    # The DuckDB key is made in SQL and the CSV's in pandas: they must be the same text.
+    with duckdb.connect(str(tmp_path / "snapshot.duckdb")) as con:
+        con.execute("create schema marts")
+        con.register("hidden", _cells(3).assign(value=None, rank=None, suppressed=True))
+        con.execute("create table marts.fct_culture_outcomes as select * from hidden")
+    extracts.write_csv(_cells(3).head(1), tmp_path / "trust.csv")
+    with pytest.raises(ReleaseError, match=r"cell R0000\|fft_ae_recommend\|month\|2024-04-01 is suppressed in one"):
+        check_release_files(tmp_path, [])
