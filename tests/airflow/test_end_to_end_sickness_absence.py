@@ -146,3 +146,15 @@ def test_one_airflow_process_stops_when_transform_fails(airflow_run, airflow_env
     assert result.returncode == 1
     assert list(json.loads(timings.read_text())) == ["transform_marts"]
     assert "stopping: transform_marts failed" in result.stdout
+
+
+def test_an_unmigrated_metadata_database_stops_the_run_before_any_dag(airflow_env, tmp_path):
+    # The runner checks the migrations once for every DAG it forks (each fork no longer does).
+    timings = tmp_path / "timings.json"
+    result = subprocess.run(
+        [sys.executable, "-m", "dags._run_dags", "--timings", str(timings), "ingest_sickness_absence",
+         "transform_marts"], env=airflow_env, cwd=PROJECT_ROOT, capture_output=True, text=True)
+
+    assert result.returncode == 1
+    assert "airflow db migrate" in result.stdout + result.stderr
+    assert "airflow dags test" not in result.stdout and not timings.exists()
