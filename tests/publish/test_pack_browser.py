@@ -159,3 +159,26 @@ def test_pdf_prints(chromium, packs, tmp_path):
     paths = write_packs(settings(members=("RB2",)), benchmark_table(), tmp_path / "release", REFERENCE,
                         progress=lambda _: None, pdf=True)
     assert [p.name for p in paths] == ["RB2.html", "RB2.pdf", "index.html"]
+
+
+def test_every_trusts_pdf_is_printed_with_chromiums_side_by_side(chromium, tmp_path):
+    lines: list[str] = []
+    paths = write_packs(settings(members=("RA1", "RB2", "RC3")), benchmark_table(), tmp_path, REFERENCE,
+                        progress=lines.append, pdf=True)
+    assert [p.name for p in paths] == ["RA1.html", "RA1.pdf", "RB2.html", "RB2.pdf", "RC3.html", "RC3.pdf",
+                                       "index.html"]
+    assert all(p.read_bytes().startswith(b"%PDF-") for p in paths if p.suffix == ".pdf")
+    assert any(line.startswith("PDFs: 3 of 3 printed by Chromium") for line in lines)
+
+
+def test_without_chromium_the_pages_are_written_and_each_missing_pdf_is_said(tmp_path, monkeypatch):
+    import pipelines.publish.pack as pack
+
+    monkeypatch.setattr(pack, "chromium_binary", lambda: None)  # a machine without Chromium
+    lines: list[str] = []
+    paths = write_packs(settings(members=("RA1", "RB2")), benchmark_table(), tmp_path, REFERENCE,
+                        progress=lines.append, pdf=True)
+    assert [p.name for p in paths] == ["RA1.html", "RB2.html", "index.html"]
+    assert [line for line in lines if "PDF not written" in line] == [
+        "[1/2] RA1: PDF not written (Chromium unavailable or failed)",
+        "[2/2] RB2: PDF not written (Chromium unavailable or failed)"]
