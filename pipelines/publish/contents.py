@@ -159,6 +159,9 @@ def write_release_contents(settings: Settings, folder: Path, progress: Callable[
     metrics, methods = sources.metrics, sources.methods
     rules = disclosure.disclosure_rules(settings.disclosure, metrics)
     table, disclosed = disclosure.disclose_benchmark_table(sources.table, rules)
+    # Only the disclosed table goes on: the table as read is as large (the national table) and,
+    # kept until the release was written, was a third of publishing's peak memory.
+    sources.table = table
     progress(f"disclosure control: {disclosed['cells_suppressed_total']} cells suppressed "
              f"({sum(r['cells_suppressed_at_publication'] for r in disclosed['primary_rules'])} at publication); "
              f"benchmark table recomputed: {disclosed['secondary_rules'][1]['benchmark_table_recomputed']}")

@@ -1059,6 +1059,7 @@ def write_packs(settings: Settings, table: pd.DataFrame, folder: Path, manifest_
         entries.append((code, name, counts))
         progress(f"[{number}/{len(members)}] {code} {name}: {counts['metrics']} metrics, {counts['funnels']} "
                  f"funnel and {counts['spc']} SPC charts ({time.perf_counter() - began:.2f} s)")
+    del t  # a copy of the national table: not held while the browsers print
     printed = print_pdfs([path for _, _, path in pages], progress) if pdf else {}
     for number, code, path in pages:
         written.append(path)
