@@ -41,6 +41,7 @@ def run_dags(dag_ids: list[str], progress: Callable[[str], object] = print,
 
     parser = get_parser()
     _import_once()
+    files = _dag_files()
     slots = max(1, parallel or os.cpu_count() or 1)
     results: dict[str, dict[str, float | str]] = {}
     running: dict[int, tuple[str, float]] = {}
@@ -63,7 +64,9 @@ def run_dags(dag_ids: list[str], progress: Callable[[str], object] = print,
             while running and (len(running) >= slots or not concurrent):
                 finish_one()
             progress(f"== [{number}/{len(dag_ids)}] airflow dags test {dag_id}")
-            args = parser.parse_args(["dags", "test", dag_id])
+            # The DAG's own file only (Airflow then builds only that DAG): not every DAG file per run.
+            where = ["--dagfile-path", files[dag_id]] if dag_id in files else []
+            args = parser.parse_args(["dags", "test", dag_id, *where])
             started = time.perf_counter()
             memory.watch(dag_id)
             child = os.fork()
@@ -104,6 +107,13 @@ def _import_once() -> None:
     warm_up()
     _build_execution_api()
     _check_migrations_once()
+
+
+def _dag_files() -> dict[str, str]:
+    """Each DAG's file, from one parse of the DAG folder (0.2 s) instead of one in every run."""
+    from airflow.dag_processing.dagbag import DagBag
+
+    return {dag_id: dag.fileloc for dag_id, dag in DagBag().dags.items()}
 
 
 def _check_migrations_once() -> None:

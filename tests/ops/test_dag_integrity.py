@@ -231,3 +231,22 @@ def test_importing_a_dag_file_does_not_import_pandas_gx_or_dbt(dag_file, dbt_man
     result = run_python(IMPORT_SCRIPT, project_env(tmp_path), module, ",".join(HEAVY_MODULES))
     details = "\n".join(f"--- {name} first imported from:\n{stack}" for name, stack in result["importers"].items())
     assert not result["loaded"], f"{module} imports {result['loaded']} at module level:\n{details}"
+
+
+BUILT_SCRIPT = """
+import json, runpy, sys
+from airflow.sdk import DAG
+built = sorted(v.dag_id for v in runpy.run_path(sys.argv[1]).values() if isinstance(v, DAG))
+print("RESULT=" + json.dumps(built))
+"""
+
+
+@pytest.mark.parametrize("running", [None, "ingest_fft"])
+def test_parsing_the_ingest_file_to_run_one_dag_builds_only_that_dag(running, tmp_path):
+    # Airflow names the DAG it is about to run in the parsing context (a task, `dags test`);
+    # the dag-processor names none and gets every source's DAG.
+    env = project_env(tmp_path)
+    if running:
+        env["_AIRFLOW_PARSING_CONTEXT_DAG_ID"] = running
+    built = run_python(BUILT_SCRIPT, env, str(DAGS_FOLDER / "ingest_sources.py"))
+    assert built == ([running] if running else sorted(INGEST_DAG_IDS))
