@@ -28,6 +28,7 @@ import json
 import os
 import platform
 import random
+import re
 import resource
 import shutil
 import statistics
@@ -44,7 +45,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 BENCH = ROOT / "benchmarks"
 
-from dags._run_dags import tree_pss  # noqa: E402 - the project root is on the path only from here
+from dags._run_dags import STARTED, tree_pss  # noqa: E402 - the project root is on the path only from here
 
 PY = Path(sys.executable)
 VENV_BIN = PY.parent
@@ -272,6 +273,7 @@ class Pipeline:
         self.env.pop("CULTURE_OUTCOMES_WAREHOUSE_TARGET", None)
         self.log = home / "pipeline.log"
         self.step_peak_mib: dict[str, float] = {}
+        self.runner_start_seconds: float | None = None
 
     @property
     def data(self) -> Path:
@@ -334,6 +336,7 @@ class Pipeline:
             self._run([str(PY), "-m", "dags._run_dags", "--timings", str(timings_file), *dag_ids])
         found = json.loads(timings_file.read_text()) if timings_file.exists() else {}
         times = {dag_id: float(found[dag_id]["seconds"]) for dag_id in dag_ids if dag_id in found}
+        self.runner_start_seconds = _runner_start_seconds(self.log)
         # The runner samples its own process tree (dbt and Chromium included) while each DAG runs.
         self.step_peak_mib.update({f"dag {dag_id}": found[dag_id]["peak_mib"] for dag_id in dag_ids
                                    if "peak_mib" in found.get(dag_id, {})})
@@ -342,6 +345,12 @@ class Pipeline:
             log(f"    {dag_id}: {times.get(dag_id, float('nan')):.1f} s "
                 f"({found.get(dag_id, {}).get('state', 'not run')})")
         return times, codes
+
+
+def _runner_start_seconds(log_file: Path) -> float | None:
+    """What the DAG runner took to start (its last run in ``log_file``), from the line it prints."""
+    found = re.findall(re.escape(STARTED) + r" ([0-9.]+) s", log_file.read_text(encoding="utf-8", errors="replace"))
+    return float(found[-1]) if found else None
 
 
 def cli_refresh(workdir: Path, name: str, site: Path) -> tuple[TreeMonitor, dict[str, Any], Pipeline]:
@@ -384,7 +393,8 @@ def full_refresh(workdir: Path, name: str, site: Path) -> tuple[TreeMonitor, dic
     with TreeMonitor() as monitor:
         setup = pipeline.setup()
         times, codes = pipeline.dags(site, [*ingest_dag_ids(), "transform_marts", "publish_release"])
-    details = {"setup_seconds": {k: round(v, 2) for k, v in setup.items()}, "dag_seconds": times,
+    details = {"setup_seconds": {k: round(v, 2) for k, v in setup.items()},
+               "runner_start_seconds": pipeline.runner_start_seconds, "dag_seconds": times,
                "step_peak_mib": pipeline.step_peak_mib,
                "exit_codes": {k: v for k, v in codes.items() if v != 0}, "release": _latest_release(pipeline.data)}
     return monitor, details, pipeline
@@ -794,7 +804,8 @@ def main(argv: list[str] | None = None) -> int:
                 times, codes = pipeline.dags(inc_site, [*ingest_dag_ids(monthly_only=True), "transform_marts",
                                                         "publish_release"])
             inc.add(monitor)
-            inc.extra["runs"].append({"dag_seconds": times, "step_peak_mib": pipeline.step_peak_mib,
+            inc.extra["runs"].append({"runner_start_seconds": pipeline.runner_start_seconds,
+                                      "dag_seconds": times, "step_peak_mib": pipeline.step_peak_mib,
                                       "exit_codes": {k: v for k, v in codes.items() if v},
                                       "release": _latest_release(pipeline.data)})
             inc.ok = inc.ok and not any(codes.values())
