@@ -94,11 +94,15 @@ def render_readme(results: dict[str, Any]) -> str:
 
     if full and full.get("details", {}).get("runs"):
         run = full["details"]["runs"][0]
-        for name, seconds in {**run.get("setup_seconds", {}), **run.get("dag_seconds", {})}.items():
+        started = {"Airflow start in the DAG runner (once)": run["runner_start_seconds"]} \
+            if run.get("runner_start_seconds") else {}
+        for name, seconds in {**run.get("setup_seconds", {}), **started, **run.get("dag_seconds", {})}.items():
             stage_rows.append(f"| full: {name} | {_fmt(seconds, ' s')} | {peak_of(run, name)} |")
     if inc and inc.get("details", {}).get("runs"):
         run = inc["details"]["runs"][0]
-        for name, seconds in run.get("dag_seconds", {}).items():
+        started = {"Airflow start in the DAG runner (once)": run["runner_start_seconds"]} \
+            if run.get("runner_start_seconds") else {}
+        for name, seconds in {**started, **run.get("dag_seconds", {})}.items():
             stage_rows.append(f"| incremental: {name} | {_fmt(seconds, ' s')} | {peak_of(run, name)} |")
     for m in scales:
         run = m.get("details", {})
@@ -173,7 +177,9 @@ the test suite and no test asserts on time. `--quick` is a smoke run (scale 1, 1
   same extracts (network-wide and per network member, CSV and Parquet). No validation, intervals, SPC,
   funnels, manifest or packs: a lower bound for the useful work. Ratios are pipeline wall time / floor wall time.
 - **Peak memory**: the largest sum of PSS (proportional set size) over every descendant process of the
-  harness, sampled every 0.2 s with psutil. PSS counts a page shared by several processes (a fork and its
+  harness, sampled once a second with psutil (reading PSS makes the kernel walk every mapping of every
+  process: sampled five times a second, by the harness and by the runner once per running DAG, it cost
+  more CPU than the small DAGs it measured, FINDINGS section 8; a peak shorter than a second can be missed). PSS counts a page shared by several processes (a fork and its
   parent, the libraries every Python process maps) once in all, where a sum of RSS counts it in each; the
   figures before 26 November afternoon (FINDINGS below) were RSS sums. The local publisher thread runs in
   the harness and is not counted.
