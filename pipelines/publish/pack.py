@@ -32,6 +32,7 @@ never printed, plotted or put in a tooltip.
 from __future__ import annotations
 
 import html
+import logging
 import math
 import os
 import re
@@ -53,6 +54,8 @@ from pipelines.parsers.common import ODS_CODE_PATTERN
 from pipelines.publish import charts
 from pipelines.publish.release import ReleaseError
 from pipelines.synthetic.world import SYNTHETIC_BANNER
+
+log = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
     from pipelines.config import Settings
@@ -1103,19 +1106,25 @@ def print_pdfs(pages: list[Path], progress: Callable[[str], Any]) -> dict[Path, 
 
 
 def render_pdf(page: Path, pdf_path: Path, timeout: float = 90.0) -> bool:
-    """Print a pack page to PDF with headless Chromium; False (no file) when that is not possible."""
+    """Print a pack page to PDF with headless Chromium; False (no file) when that is not possible,
+    with Chromium's reason in the log (its exit status and last message)."""
     binary = chromium_binary()
     if binary is None:
         return False
     with tempfile.TemporaryDirectory(prefix="pack-chromium-") as profile:
         try:
-            subprocess.run(
+            finished = subprocess.run(
                 [binary, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", "--no-pdf-header-footer",
                  f"--print-to-pdf={pdf_path}", Path(page).resolve().as_uri()],
                 capture_output=True, timeout=timeout, check=False)
-        except (OSError, subprocess.SubprocessError):
+        except (OSError, subprocess.SubprocessError) as error:
+            log.warning("%s: Chromium could not print a PDF: %s", Path(page).name, error)
             return False
     ok = pdf_path.exists() and pdf_path.stat().st_size > 0 and pdf_path.read_bytes()[:5] == b"%PDF-"
-    if not ok and pdf_path.exists():
-        pdf_path.unlink()
+    if not ok:
+        if pdf_path.exists():
+            pdf_path.unlink()
+        said = [line for line in finished.stderr.decode(errors="replace").splitlines() if line.strip()]
+        log.warning("%s: Chromium exited with status %s and printed no PDF%s", Path(page).name,
+                    finished.returncode, f"; its last message: {said[-1][:300]}" if said else "")
     return ok

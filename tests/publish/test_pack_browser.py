@@ -182,3 +182,19 @@ def test_without_chromium_the_pages_are_written_and_each_missing_pdf_is_said(tmp
     assert [line for line in lines if "PDF not written" in line] == [
         "[1/2] RA1: PDF not written (Chromium unavailable or failed)",
         "[2/2] RB2: PDF not written (Chromium unavailable or failed)"]
+
+
+def test_when_chromium_fails_the_log_gives_its_exit_status_and_last_message(tmp_path, monkeypatch, caplog):
+    import pipelines.publish.pack as pack
+
+    broken = tmp_path / "chromium"
+    broken.write_text("#!/bin/sh\necho 'starting' >&2\necho 'FATAL: no usable sandbox' >&2\nexit 133\n")
+    broken.chmod(0o755)
+    monkeypatch.setattr(pack, "chromium_binary", lambda: str(broken))
+    page = tmp_path / "RA1.html"
+    page.write_text("<!doctype html><p>pack</p>")
+    with caplog.at_level("WARNING", logger="pipelines.publish.pack"):
+        assert not render_pdf(page, tmp_path / "RA1.pdf")
+    assert not (tmp_path / "RA1.pdf").exists()
+    assert "RA1.html: Chromium exited with status 133 and printed no PDF; its last message: FATAL: no usable sandbox" \
+        in caplog.text
