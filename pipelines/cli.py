@@ -12,6 +12,7 @@ import json
 import logging
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from pipelines.config import PROJECT_ROOT, load_settings
@@ -45,12 +46,11 @@ def _run_dags(dag_ids: list[str]) -> dict[str, dict[str, object]]:
         return json.loads(timings.read_text(encoding="utf-8")) if timings.exists() else {}
 
 
-def airflow_setup(pool_slots: int) -> None:
-    """Metadata database, the writer pool and serialized DAGs (idempotent)."""
+def airflow_metadata(pool_slots: int) -> None:
+    """The metadata database migrated and the writer pool set (idempotent)."""
     _airflow("db", "migrate")
     _airflow("pools", "set", "warehouse_writer", str(pool_slots),
              "Writers to the warehouse: 1 on DuckDB (single writer), more on PostgreSQL")
-    _airflow("dags", "reserialize")
 
 
 def cmd_sources(args: argparse.Namespace) -> int:
@@ -188,8 +188,14 @@ def cmd_setup(args: argparse.Namespace) -> int:
 
         if ensure_postgres_database(settings):
             print(f"created the warehouse database {settings.warehouse.postgres_dbname}")
-    run_dbt(settings, "parse")
-    airflow_setup(pool_slots=1 if settings.warehouse.target == "duckdb" else 8)
+    # dbt's parse and Airflow's metadata do not depend on each other, and each is mostly a Python
+    # process starting: side by side they take the longer of the two, not the sum (6-7 s and 10 s).
+    # The DAGs are serialized after both: on PostgreSQL the transform DAG renders from dbt's manifest.
+    with ThreadPoolExecutor(max_workers=1) as beside:
+        parsed = beside.submit(run_dbt, settings, "parse")
+        airflow_metadata(pool_slots=1 if settings.warehouse.target == "duckdb" else 8)
+        parsed.result()
+    _airflow("dags", "reserialize")
     return 0
 
 

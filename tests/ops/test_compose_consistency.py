@@ -280,7 +280,7 @@ def test_airflow_init_migrates_and_creates_the_dags_pool_through_the_project_cli
     # What `culture-outcomes setup` asks of Airflow: the migration and the pool the DAGs run in.
     calls = []
     monkeypatch.setattr(pipelines.cli, "_airflow", lambda *args, **kwargs: calls.append(args))
-    pipelines.cli.airflow_setup(pool_slots=8)
+    pipelines.cli.airflow_metadata(pool_slots=8)
     assert ("db", "migrate") in calls
     pools = [call[2] for call in calls if call[:2] == ("pools", "set")]
     assert pools == [airflow_facts["warehouse_pool"]], "setup must create the pool the DAGs use"

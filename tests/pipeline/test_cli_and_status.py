@@ -100,3 +100,31 @@ def test_backfill_of_a_pinned_address_loads_just_that_file(publisher, settings_e
     pinned = f"{url}/{SICKNESS_PAGE}{quote(published_name(files[2]))}"
     assert main(["backfill", "sickness_absence", "--url", pinned]) == 0
     assert "1 files processed" in capsys.readouterr().out
+
+
+def test_setup_parses_dbt_beside_the_airflow_metadata_and_serializes_the_dags_last(monkeypatch, settings_env):
+    import argparse
+    import threading
+
+    import pipelines.cli as cli
+    import pipelines.transform as transform
+
+    settings_env()
+    events: list[tuple[str, ...]] = []
+    migrating = threading.Event()
+
+    def parse(settings, *args, **kwargs):
+        # Returns only once Airflow's migration has begun: run one after the other, this would time out.
+        assert migrating.wait(timeout=30), "dbt parse did not run beside the Airflow migration"
+        events.append(("dbt", *args))
+
+    def airflow(*args, **kwargs):
+        if args[:2] == ("db", "migrate"):
+            migrating.set()
+        events.append(("airflow", *args))
+
+    monkeypatch.setattr(transform, "run_dbt", parse)
+    monkeypatch.setattr(cli, "_airflow", airflow)
+    assert cli.cmd_setup(argparse.Namespace()) == 0
+    assert ("dbt", "parse") in events and ("airflow", "db", "migrate") in events
+    assert events[-1] == ("airflow", "dags", "reserialize")  # after the manifest the transform DAG renders from
