@@ -36,6 +36,12 @@ def _load_note(results: dict[str, Any]) -> str:
             f"{max(loads) if loads else '?'} on 2 cores: the benchmark's own processes).")
 
 
+def _runner_start(run: dict[str, Any]) -> dict[str, float]:
+    """The DAG runner's start as a stage row, when the run recorded it."""
+    seconds = run.get("runner_start_seconds")
+    return {"Airflow start in the DAG runner (once)": seconds} if seconds else {}
+
+
 def render_readme(results: dict[str, Any]) -> str:
     machine = results["machine"]
     targets = results["targets"]
@@ -94,15 +100,11 @@ def render_readme(results: dict[str, Any]) -> str:
 
     if full and full.get("details", {}).get("runs"):
         run = full["details"]["runs"][0]
-        started = {"Airflow start in the DAG runner (once)": run["runner_start_seconds"]} \
-            if run.get("runner_start_seconds") else {}
-        for name, seconds in {**run.get("setup_seconds", {}), **started, **run.get("dag_seconds", {})}.items():
+        for name, seconds in {**run.get("setup_seconds", {}), **_runner_start(run), **run.get("dag_seconds", {})}.items():
             stage_rows.append(f"| full: {name} | {_fmt(seconds, ' s')} | {peak_of(run, name)} |")
     if inc and inc.get("details", {}).get("runs"):
         run = inc["details"]["runs"][0]
-        started = {"Airflow start in the DAG runner (once)": run["runner_start_seconds"]} \
-            if run.get("runner_start_seconds") else {}
-        for name, seconds in {**started, **run.get("dag_seconds", {})}.items():
+        for name, seconds in {**_runner_start(run), **run.get("dag_seconds", {})}.items():
             stage_rows.append(f"| incremental: {name} | {_fmt(seconds, ' s')} | {peak_of(run, name)} |")
     for m in scales:
         run = m.get("details", {})

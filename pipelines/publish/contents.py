@@ -91,7 +91,7 @@ def in_table_order(table: pd.DataFrame) -> pd.DataFrame:
     for name in reversed(TABLE_ORDER):
         codes, _ = pd.factorize(table[name], sort=True, use_na_sentinel=True)
         keys.append(np.where(codes < 0, np.iinfo(np.int64).max, codes))  # nulls last
-    order = np.lexsort(keys) if keys and len(table) else np.arange(len(table))
+    order = np.lexsort(keys)
     if (order == np.arange(len(table))).all():
         return table
     return table.take(order).reset_index(drop=True)

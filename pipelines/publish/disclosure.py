@@ -377,7 +377,7 @@ def _read_backs(folder: Path, rules: Sequence[Rule]) -> tuple[int, list[ReadBack
             continue
         try:
             tables = _duckdb_tables(path)
-        except Exception:  # noqa: BLE001 - unreadable: the read-back below reports it
+        except Exception:  # noqa: BLE001 - unreadable: its read-back reports why
             tables = [None]
         jobs += [ReadBack(path, relative, tuple(rules), table) for table in tables]
     return len(paths), jobs
@@ -413,6 +413,7 @@ def _chunks_in(job: ReadBack) -> Iterable[tuple[str, pd.DataFrame, int]]:
             yield from _sql_chunks(con, f"{sql_identifier(schema)}.{sql_identifier(name)}", [],
                                    f" table {schema}.{name}")
     elif suffix == ".duckdb":
+        _duckdb_tables(job.path)  # raises what made its tables unlistable when they were read
         raise ReleaseError("its tables could not be listed")
 
 

@@ -331,3 +331,10 @@ def test_a_cell_hidden_in_the_snapshot_but_shown_in_a_csv_is_caught_across_forma
     extracts.write_csv(_cells(3).head(1), tmp_path / "trust.csv")
     with pytest.raises(ReleaseError, match=r"cell R0000\|fft_ae_recommend\|month\|2024-04-01 is suppressed in one"):
         check_release_files(tmp_path, [])
+
+
+def test_an_unreadable_duckdb_snapshot_fails_the_check_with_duckdbs_own_reason(tmp_path):
+    (tmp_path / "snapshot.duckdb").write_bytes(b"not a database at all" * 100)
+    with pytest.raises(ReleaseError, match=r"snapshot.duckdb: could not be read back") as failure:
+        check_release_files(tmp_path, [])
+    assert "its tables could not be listed" not in str(failure.value)  # DuckDB's reason, not a generic one
