@@ -69,6 +69,8 @@ def log(message: str) -> None:
 #: Seconds between memory samples. Reading PSS walks every process's mappings: at 5 a second the
 #: harness and the runner together used a core's fifth (benchmarks/FINDINGS.md, section 8).
 SAMPLE_SECONDS = 1.0
+#: The local publisher's port in every run (:func:`publisher_port`).
+PUBLISHER_PORT = 48731
 
 
 class TreeMonitor:
@@ -279,6 +281,12 @@ class Pipeline:
     def data(self) -> Path:
         return self.home / "data"
 
+    def keep_as(self, folder: Path) -> None:
+        """Move this run's home (data, Airflow home, log) to ``folder`` to be looked at later."""
+        shutil.rmtree(folder, ignore_errors=True)
+        self.home.rename(folder)
+        self.home, self.log = folder, folder / self.log.name
+
     def _run(self, args: list[str]) -> int:
         """Run one step; its own peak tree RSS goes to ``self.step_peak_mib[label]``."""
         import psutil
@@ -339,7 +347,7 @@ class Pipeline:
 
         timings_file = self.home / "dag_timings.json"
         timings_file.unlink(missing_ok=True)
-        with serve(site) as url:
+        with serve(site, port=publisher_port()) as url:
             self.env["CULTURE_OUTCOMES_PUBLISHER_BASE_URL"] = url
             self._run([str(PY), "-m", "dags._run_dags", "--timings", str(timings_file), *dag_ids])
         found = json.loads(timings_file.read_text()) if timings_file.exists() else {}
@@ -353,6 +361,26 @@ class Pipeline:
             log(f"    {dag_id}: {times.get(dag_id, float('nan')):.1f} s "
                 f"({found.get(dag_id, {}).get('state', 'not run')})")
         return times, codes
+
+
+def publisher_port() -> int:
+    """The local publisher's port: the same in every run, as a publisher's address is.
+
+    The ingest DAGs download a file again only when its publisher says it changed since the last
+    download of that URL (``If-Modified-Since``); on a new port every URL would be new, and an
+    incremental refresh would fetch every file of every source again. A free port is used instead
+    (and said) when this one is taken.
+    """
+    import socket
+
+    with socket.socket() as probe:
+        try:
+            probe.bind(("127.0.0.1", PUBLISHER_PORT))
+        except OSError:
+            log(f"    port {PUBLISHER_PORT} is taken: the local publisher uses another, so every file is "
+                "downloaded again")
+            return 0
+    return PUBLISHER_PORT
 
 
 def _runner_start_seconds(log_file: Path) -> float | None:
@@ -393,11 +421,25 @@ def ingest_dag_ids(monthly_only: bool = False) -> list[str]:
     return [f"ingest_{spec.id}" for spec in SOURCES if not monthly_only or spec.cadence == "monthly"]
 
 
-def full_refresh(workdir: Path, name: str, site: Path) -> tuple[TreeMonitor, dict[str, Any], Pipeline]:
-    home = workdir / "runs" / name
+def installation(workdir: Path, state: Path | None = None) -> Pipeline:
+    """The one place every Airflow run happens, empty or holding a copy of ``state``.
+
+    A deployment keeps its paths from one refresh to the next, and what it caches is keyed on them:
+    dbt's partial parse is discarded when the profile (the DuckDB file's path) changes. A run in
+    a folder of its own would pay that on every incremental refresh, so each run happens here and
+    is then moved to its own folder (:meth:`Pipeline.keep_as`).
+    """
+    home = workdir / "runs" / "installation"
     shutil.rmtree(home, ignore_errors=True)
-    home.mkdir(parents=True)
-    pipeline = Pipeline(home)
+    if state is None:
+        home.mkdir(parents=True)
+    else:
+        shutil.copytree(state, home, symlinks=True)
+    return Pipeline(home)
+
+
+def full_refresh(workdir: Path, name: str, site: Path) -> tuple[TreeMonitor, dict[str, Any], Pipeline]:
+    pipeline = installation(workdir)
     with TreeMonitor() as monitor:
         setup = pipeline.setup()
         times, codes = pipeline.dags(site, [*ingest_dag_ids(), "transform_marts", "publish_release"])
@@ -405,6 +447,7 @@ def full_refresh(workdir: Path, name: str, site: Path) -> tuple[TreeMonitor, dic
                "runner_start_seconds": pipeline.runner_start_seconds, "dag_seconds": times,
                "step_peak_mib": pipeline.step_peak_mib,
                "exit_codes": {k: v for k, v in codes.items() if v != 0}, "release": _latest_release(pipeline.data)}
+    pipeline.keep_as(workdir / "runs" / name)
     return monitor, details, pipeline
 
 
@@ -764,7 +807,6 @@ def main(argv: list[str] | None = None) -> int:
             if i == 0:
                 shutil.rmtree(snapshot, ignore_errors=True)
                 shutil.copytree(pipeline.home, snapshot, symlinks=True)
-                _rebase(snapshot, pipeline.home)
                 state["last_full"] = Pipeline(snapshot)
         full.ratio_to_floor = ratio(full)
         full.notes = ("setup (dbt parse, airflow db migrate, pool, reserialize) + `airflow dags test` of every ingest "
@@ -803,11 +845,7 @@ def main(argv: list[str] | None = None) -> int:
         inc.extra = {"site": {k: v for k, v in info.items() if k != "new_files"}, "new_files": len(info["new_files"]),
                      "runs": []}
         for i in range(args.incremental_runs):
-            home = workdir / "runs" / f"incremental{i}"
-            shutil.rmtree(home, ignore_errors=True)
-            shutil.copytree(last_full.home, home, symlinks=True)
-            _rebase(home, last_full.home)
-            pipeline = Pipeline(home)
+            pipeline = installation(workdir, state=last_full.home)
             with TreeMonitor() as monitor:
                 times, codes = pipeline.dags(inc_site, [*ingest_dag_ids(monthly_only=True), "transform_marts",
                                                         "publish_release"])
@@ -816,6 +854,7 @@ def main(argv: list[str] | None = None) -> int:
                                       "dag_seconds": times, "step_peak_mib": pipeline.step_peak_mib,
                                       "exit_codes": {k: v for k, v in codes.items() if v},
                                       "release": _latest_release(pipeline.data)})
+            pipeline.keep_as(workdir / "runs" / f"incremental{i}")
             inc.ok = inc.ok and not any(codes.values())
             log(f"    incremental run {i + 1}: {monitor.seconds:.1f} s, {monitor.peak_mib} MiB")
         inc.ratio_to_floor = ratio(inc)
@@ -882,26 +921,6 @@ def main(argv: list[str] | None = None) -> int:
     write_outputs(results, args.quick)
     log("done")
     return 0
-
-
-def _rebase(home: Path, original: Path) -> None:
-    """Rewrite absolute paths of the original run's home in the copied ledger/landing metadata."""
-    import sqlite3
-
-    old, new = str(original), str(home)
-    for path in (home / "data").rglob("*.json"):
-        text = path.read_text(encoding="utf-8", errors="ignore")
-        if old in text:
-            path.write_text(text.replace(old, new), encoding="utf-8")
-    for db in (home / "data" / "state").glob("*.sqlite"):
-        con = sqlite3.connect(db)
-        for (table,) in con.execute("select name from sqlite_master where type = 'table'").fetchall():
-            columns = [r[1] for r in con.execute(f'pragma table_info("{table}")') if r[2].upper() in ("TEXT", "")]
-            for column in columns:
-                con.execute(f'update "{table}" set "{column}" = replace("{column}", ?, ?) where "{column}" like ?',
-                            [old, new, f"%{old}%"])
-        con.commit()
-        con.close()
 
 
 if __name__ == "__main__":
