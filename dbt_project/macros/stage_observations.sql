@@ -9,28 +9,10 @@
     materialised by DuckDB, a full copy of every restated row. -#}
 {%- set raw_table = source(source_name, table_name) %}
 
-with ranked as (
+with latest as (
 
-    -- Only the key, the extract and the ordering go through the window: cumulative files restate
-    -- a year of months, so the raw table is many times the staged one, and sorting every column
-    -- of every restated row was most of a national build (13 s -> 5 s for staff in post).
-    select
-        {{ observation_key() }},
-        extract_sha256 as key_extract_sha256,
-        row_number() over (
-            partition by {{ observation_key(aliased=false) }}
-            order by vintage desc nulls last, loaded_at desc nulls last, extract_sha256 desc nulls last
-        ) as vintage_rank
-    from {{ raw_table }}
-
-),
-latest as (
-
-    -- One extract per key; the loader refuses duplicate keys within an extract, so the key and
-    -- the extract name one raw row.
-    select key_org_code, key_period_start, key_measure, key_breakdown, key_extract_sha256
-    from ranked
-    where vintage_rank = 1
+    -- The extract each observation is staged from: its latest vintage (then the latest load).
+    {{ latest_extract_per_key(raw_table) }}
 
 ),
 typed as (
@@ -111,4 +93,50 @@ from typed
     {%- for expression, alias in parts -%}
         {{ expression }}{% if aliased %} as {{ alias }}{% endif %}{% if not loop.last %}, {% endif %}
     {%- endfor -%}
+{% endmacro %}
+
+{#- One row per observation key with the extract its staged value comes from: the latest vintage,
+    then the latest load, then the highest extract hash, a missing value of each counting as the
+    oldest. Only the key, the extract and the ordering are read: cumulative files restate a year
+    of months, so the raw table is many times the staged one, and carrying every column of every
+    restated row through the ranking was most of a national build (13 s -> 5 s for staff in post).
+    One extract per key: the loader refuses duplicate keys within an extract, so the key and the
+    extract name one raw row. -#}
+{% macro latest_extract_per_key(raw_table) %}
+    {{- return(adapter.dispatch('latest_extract_per_key')(raw_table)) -}}
+{% endmacro %}
+
+{#- A window ranking the rows of each key (PostgreSQL and any other adapter). -#}
+{% macro default__latest_extract_per_key(raw_table) %}
+    select key_org_code, key_period_start, key_measure, key_breakdown, key_extract_sha256
+    from (
+        select
+            {{ observation_key() }},
+            extract_sha256 as key_extract_sha256,
+            row_number() over (
+                partition by {{ observation_key(aliased=false) }}
+                order by vintage desc nulls last, loaded_at desc nulls last, extract_sha256 desc nulls last
+            ) as vintage_rank
+        from {{ raw_table }}
+    ) as ranked
+    where vintage_rank = 1
+{% endmacro %}
+
+{#- DuckDB: the same choice as one hashed aggregate (arg_max over the ordering), where the window
+    sorted every raw row: 1.3 s -> 0.3 s over national staff in post (2.8 million raw rows).
+    Each ordering value is preceded by whether it is present, so a missing one loses, as
+    "desc nulls last" has it. -#}
+{% macro duckdb__latest_extract_per_key(raw_table) %}
+    select
+        {{ observation_key() }},
+        arg_max(
+            extract_sha256,
+            struct_pack(
+                has_vintage := vintage is not null, vintage := coalesce(vintage, ''),
+                has_loaded_at := loaded_at is not null, loaded_at := coalesce(loaded_at, timestamp '0001-01-01'),
+                has_extract := extract_sha256 is not null, extract := coalesce(extract_sha256, '')
+            )
+        ) as key_extract_sha256
+    from {{ raw_table }}
+    group by {{ observation_key(aliased=false) }}
 {% endmacro %}
