@@ -17,6 +17,7 @@ from typing import TypeVar
 
 Item = TypeVar("Item")
 Result = TypeVar("Result")
+Other = TypeVar("Other")
 
 
 def worker_count(requested: int = 0) -> int:
@@ -31,9 +32,36 @@ def process_map(function: Callable[[Item], Result], items: Iterable[Item], worke
     exception in a worker is raised here, as it would be in a plain loop.
     """
     items = list(items)
-    count = min(worker_count(workers), len(items))
-    if count <= 1 or "fork" not in multiprocessing.get_all_start_methods():
+    count = _forked_workers(len(items), workers)
+    if count == 0:
         yield from map(function, items)
         return
     with ProcessPoolExecutor(max_workers=count, mp_context=multiprocessing.get_context("fork")) as pool:
         yield from pool.map(function, items)
+
+
+def process_map_beside(function: Callable[[Item], Result], items: Iterable[Item], beside: Callable[[], Other],
+                       workers: int = 0) -> tuple[list[Result], Other]:
+    """``list(process_map(function, items, workers))``, while ``beside()`` runs in this process.
+
+    For two steps that are independent but each busy on fewer cores than the machine has: writing
+    the spreadsheets keeps one worker busy for seconds while the other is done, and this process
+    would only wait. ``beside`` starts once every worker has been forked (an executor with ``fork``
+    starts them all at its first task), so nothing it starts is copied into a worker: a fork of a
+    process whose other thread held a lock can wait on that lock forever. Without workers the map
+    runs first, then ``beside``.
+    """
+    items = list(items)
+    count = _forked_workers(len(items), workers)
+    if count == 0:
+        return list(map(function, items)), beside()
+    with ProcessPoolExecutor(max_workers=count, mp_context=multiprocessing.get_context("fork")) as pool:
+        pending = [pool.submit(function, item) for item in items]
+        other = beside()
+        return [future.result() for future in pending], other
+
+
+def _forked_workers(items: int, workers: int) -> int:
+    """How many workers to fork for ``items`` pieces: 0 (run here) with one core, one piece or no ``fork``."""
+    count = min(worker_count(workers), items)
+    return count if count > 1 and "fork" in multiprocessing.get_all_start_methods() else 0

@@ -3,14 +3,16 @@
 1. Read ``benchmarks.benchmark_table``, ``marts.dim_metric`` and ``benchmarks.benchmark_methods``.
 2. Disclosure control (:mod:`.disclosure`) on the table, before anything is written.
 3. Extracts (:mod:`.extracts`): ``benchmarks_network.csv/.parquet/.xlsx`` (every network trust in the
-   table) and ``trusts/benchmarks_<ODS code>.csv/.parquet/.xlsx`` for every network member.
+   table) and ``trusts/benchmarks_<ODS code>.csv/.parquet/.xlsx`` for every network member, in
+   worker processes, while this process writes
 4. BI (:mod:`.bi`): ``bi/culture_outcomes.duckdb`` (read-only snapshot of ``marts`` and
    ``benchmarks``) and ``bi/parquet/<schema>.<table>.parquet``.
-5. Benchmark packs (``packs/``) from ``pipelines.publish.pack`` when that module exists.
-6. Documentation: ``docs/dbt/`` (``dbt docs generate``: index.html, manifest.json, catalog.json)
+5. The disclosure check over every written CSV, Parquet, XLSX and DuckDB file, in worker
+   processes, while this process writes
+6. Benchmark packs (``packs/``) from ``pipelines.publish.pack`` when that module exists, and
+7. Documentation: ``docs/dbt/`` (``dbt docs generate``: index.html, manifest.json, catalog.json)
    and ``docs/validation/`` (the Great Expectations Data Docs of the latest loaded extract of
    each source, when present).
-7. The disclosure check over every written CSV, Parquet, XLSX and DuckDB file.
 8. On PostgreSQL: the benchmark tables swapped into ``benchmarks`` and the BI role ensured.
 
 File names come only from validated ODS codes of network members (never from data values),
@@ -37,7 +39,7 @@ import pandas as pd
 
 from pipelines.benchmark.tables import BENCHMARK_SCHEMA, BENCHMARK_TABLE
 from pipelines.config import Settings
-from pipelines.parallel import process_map, worker_count
+from pipelines.parallel import process_map_beside, worker_count
 from pipelines.parsers.common import ODS_CODE_PATTERN
 from pipelines.publish.release import ReleaseError, row_count
 
@@ -191,9 +193,14 @@ def write_release_contents(settings: Settings, folder: Path, progress: Callable[
         title = f"Culture and outcomes benchmarks: {code} {names.get(code) or ''}".strip()
         jobs.append(extracts.ExtractJob(rows, trusts, trust_file_stem(code), replace(notes, title=title)))
     progress(f"writing benchmarks_network and {len(members)} trust extracts (.csv, .parquet, .xlsx) "
-             f"with {worker_count(settings.publishing.workers)} worker process(es)")
+             f"with {worker_count(settings.publishing.workers)} worker process(es), the BI snapshot beside them")
     per_trust: dict[str, dict[str, Any]] = {}
-    written = process_map(extracts.write_extract_job, jobs, settings.publishing.workers)
+    # The spreadsheets keep the workers busy (the network workbook alone for seconds) and the BI
+    # snapshot is DuckDB's work: side by side, neither waits for the other's files.
+    written, bi_info = process_map_beside(
+        extracts.write_extract_job, jobs,
+        lambda: bi.write_bi_snapshot(settings, folder, table, rules, reference, progress),
+        settings.publishing.workers)
     for number, (job, files) in enumerate(zip(jobs, written, strict=True)):
         if number == 0:
             progress(f"wrote benchmarks_network.csv, .parquet, .xlsx ({len(job.rows)} rows)")
@@ -203,11 +210,17 @@ def write_release_contents(settings: Settings, folder: Path, progress: Callable[
         progress(f"[{number}/{len(members)}] {code}: wrote trusts/{job.stem}.csv, .parquet, .xlsx ({len(job.rows)} rows)")
     missing = [code for code, info in per_trust.items() if info["rows"] == 0]
 
-    bi_info = bi.write_bi_snapshot(settings, folder, table, rules, reference, progress)
-    packs = write_pack_files(settings, table, folder, reference, progress, associations=sources.associations)
-    docs = {"dbt": write_dbt_docs(settings, folder, progress), "validation": copy_validation_docs(settings, folder)}
-    progress(f"docs: {docs['dbt']['path']}, validation reports: {len(docs['validation']['extracts'])}")
-    check = disclosure.check_release_files(folder, rules, settings.publishing.workers)
+
+    def packs_and_docs() -> tuple[dict[str, Any], dict[str, Any]]:
+        packs = write_pack_files(settings, table, folder, reference, progress, associations=sources.associations)
+        docs = {"dbt": write_dbt_docs(settings, folder, progress), "validation": copy_validation_docs(settings, folder)}
+        progress(f"docs: {docs['dbt']['path']}, validation reports: {len(docs['validation']['extracts'])}")
+        return packs, docs
+
+    # Packs and docs (HTML, PDF, JSON: nothing the check reads) are written while the workers
+    # read back the tables; Chromium prints while they do.
+    check, (packs, docs) = disclosure.check_release_files_beside(folder, rules, packs_and_docs,
+                                                                 settings.publishing.workers)
     progress(f"disclosure check: {check['files_checked']} files read back, nothing below a threshold")
     postgres = None
     if settings.warehouse.target == "postgres":

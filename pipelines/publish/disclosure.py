@@ -47,16 +47,18 @@ no org-total / sibling-setting structure to protect.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import pandas as pd
 
 from pipelines.config import Disclosure
 from pipelines.publish.release import ReleaseError
+
+Other = TypeVar("Other")
 
 MARKER = "*"
 
@@ -440,12 +442,21 @@ def check_release_files(folder: Path, rules: Sequence[Rule], workers: int = 0) -
     threshold, no statistic on a suppressed row, and no cell suppressed in one place but published
     in another. Raises :class:`ReleaseError` listing what escaped. Files (and a DuckDB file's
     tables) are read back in ``workers`` processes (0: one per core), typed tables a chunk at a time."""
-    from pipelines.parallel import process_map
+    return check_release_files_beside(folder, rules, lambda: None, workers)[0]
+
+
+def check_release_files_beside(folder: Path, rules: Sequence[Rule], beside: Callable[[], Other],
+                               workers: int = 0) -> tuple[dict[str, Any], Other]:
+    """:func:`check_release_files`, and ``beside()`` run in this process while the workers read
+    (:func:`pipelines.parallel.process_map_beside`): what is written meanwhile must not be a file
+    the check reads (the files to read are listed before ``beside`` starts)."""
+    from pipelines.parallel import process_map_beside
 
     files, jobs = _read_backs(folder, rules)
+    outcomes, other = process_map_beside(_check_file, jobs, beside, workers)
     violations: list[str] = []
     seen: list[pd.DataFrame] = []
-    for found, states in process_map(_check_file, jobs, workers):
+    for found, states in outcomes:
         violations += found
         if states is not None:
             seen.append(states)
@@ -457,7 +468,7 @@ def check_release_files(folder: Path, rules: Sequence[Rule], workers: int = 0) -
     if violations:
         raise ReleaseError(f"disclosure check failed: {len(violations)} finding(s) in the written files, e.g. "
                            + "; ".join(violations[:10]))
-    return {"files_checked": files, "findings": 0}
+    return {"files_checked": files, "findings": 0}, other
 
 
 def _check_file(job: ReadBack) -> tuple[list[str], pd.DataFrame | None]:
