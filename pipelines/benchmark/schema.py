@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 BENCHMARK_SCHEMA = "benchmarks"
 BENCHMARK_TABLE = "benchmark_table"
@@ -175,14 +176,48 @@ def text_column(values: Any) -> pd.Series:
     """
     if isinstance(values, pd.Series):
         values = values.to_numpy(dtype=object, na_value=None)
-    array = np.asarray(values, dtype=object)
-    # One str object per distinct value, shared by every row holding it: a national table repeats a
-    # few hundred labels across millions of cells, and a separate copy in each cell costs GBs.
-    codes, uniques = pd.factorize(array, use_na_sentinel=True)
-    shared = np.full(len(array), None, dtype=object)
+    codes, uniques = pd.factorize(np.asarray(values, dtype=object), use_na_sentinel=True)
+    return _shared_text(codes, np.asarray(uniques, dtype=object))
+
+
+def _shared_text(codes: np.ndarray, uniques: np.ndarray) -> pd.Series:
+    """An object column of ``uniques[code]`` (None where the code is negative).
+
+    One str object per distinct value, shared by every row holding it: a national table repeats a
+    few hundred labels across millions of cells, and a separate copy in each cell costs GBs.
+    """
+    shared = np.full(len(codes), None, dtype=object)
     present = codes >= 0
-    shared[present] = np.asarray(uniques, dtype=object)[codes[present]]
+    shared[present] = uniques[codes[present]]
     return pd.Series(shared, dtype=object, copy=False)
+
+
+def frame_from_arrow(batch: pa.RecordBatch) -> pd.DataFrame:
+    """:func:`cast_to_schema` of an Arrow batch of the benchmark table, converted in Arrow's C++.
+
+    The same frame, dtypes and shared text as ``cast_to_schema(batch.to_pandas())``, without
+    turning every cell into a Python object first: text is dictionary-encoded (one str per
+    distinct value), numbers and dates go straight to their arrays.
+    """
+    import pyarrow.compute as pc
+
+    out = {}
+    for name, kind in COLUMN_TYPES.items():
+        column = batch.column(name)
+        if kind == "double precision":
+            out[name] = pd.array(column.cast(pa.float64()).to_numpy(zero_copy_only=False), dtype="Float64")
+        elif kind == "bigint":
+            floats = column.cast(pa.float64()).to_numpy(zero_copy_only=False)
+            out[name] = pd.array(floats, dtype="Float64").astype("Int64")
+        elif kind == "boolean":
+            out[name] = _booleans(column.to_numpy(zero_copy_only=False))
+        elif kind == "date":
+            out[name] = pd.to_datetime(pd.Series(column.to_pandas())).astype("datetime64[ns]").array
+        else:
+            encoded = pc.dictionary_encode(column.cast(pa.string()))
+            codes = encoded.indices.fill_null(-1).to_numpy(zero_copy_only=False)
+            out[name] = _shared_text(codes, np.asarray(encoded.dictionary.to_pylist(), dtype=object))
+    return pd.DataFrame(out)
 
 
 def create_table_sql(schema: str = BENCHMARK_SCHEMA, table: str = BENCHMARK_TABLE) -> str:

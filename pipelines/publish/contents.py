@@ -66,24 +66,25 @@ def read_benchmark_table(settings: Settings) -> pd.DataFrame:
     """The benchmark table in the contract's dtypes (the same from DuckDB and PostgreSQL), in
     :data:`TABLE_ORDER`.
 
-    On DuckDB it is read in storage order and sorted here, which costs nothing when it is already
-    in order (the transform writes it so): an ``order by`` made DuckDB hold a sorted copy of the
-    whole national table while it was fetched, 520 MiB of a release's peak memory.
+    On DuckDB it is read as Arrow batches in storage order and sorted here, which costs nothing
+    when it is already in order (the transform writes it so): an ``order by`` made DuckDB hold a
+    sorted copy of the whole national table while it was fetched, 520 MiB of a release's peak
+    memory.
     """
-    from pipelines.benchmark.schema import COLUMN_NAMES, cast_to_schema
+    from pipelines.benchmark.schema import COLUMN_NAMES, cast_to_schema, frame_from_arrow
     from pipelines.warehouse.connection import connect
 
-    def typed(frame: pd.DataFrame) -> pd.DataFrame:
-        return cast_to_schema(frame) if set(frame.columns) == set(COLUMN_NAMES) else frame
-
+    contract = set(COLUMN_NAMES)
     with connect(settings, read_only=True) as warehouse:
         if not warehouse.table_exists(BENCHMARK_SCHEMA, BENCHMARK_TABLE):
             raise ReleaseError("there is no benchmark table yet: run the transform DAG before publishing")
         if warehouse.target != "duckdb":
-            return warehouse.query(f"select * from {BENCHMARK_SCHEMA}.{BENCHMARK_TABLE} order by "
-                                   + ", ".join(TABLE_ORDER)).pipe(typed)
-        table = warehouse.query_in_chunks(f"select * from {BENCHMARK_SCHEMA}.{BENCHMARK_TABLE}", typed)
-    return in_table_order(table)
+            table = warehouse.query(f"select * from {BENCHMARK_SCHEMA}.{BENCHMARK_TABLE} order by "
+                                    + ", ".join(TABLE_ORDER))
+            return cast_to_schema(table) if set(table.columns) == contract else table
+        parts = [frame_from_arrow(batch) if set(batch.schema.names) == contract else batch.to_pandas()
+                 for batch in warehouse.arrow_batches(f"select * from {BENCHMARK_SCHEMA}.{BENCHMARK_TABLE}")]
+    return in_table_order(pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0])
 
 
 def in_table_order(table: pd.DataFrame) -> pd.DataFrame:

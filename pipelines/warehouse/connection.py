@@ -7,11 +7,12 @@ runs on the embedded default and on the shared warehouse alike.
 from __future__ import annotations
 
 import io
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
 import pandas as pd
+import pyarrow as pa
 
 from pipelines.config import Settings
 from pipelines.warehouse.writer_lock import WriterLock
@@ -109,24 +110,25 @@ class Warehouse:
             self._con.commit()
         return pd.DataFrame.from_records(rows, columns=columns)
 
-    def query_in_chunks(
-        self, sql: str, convert: Callable[[pd.DataFrame], pd.DataFrame], rows_per_chunk: int = 25_000
-    ) -> pd.DataFrame:
-        """A large result, converted chunk by chunk (``convert``) and then joined.
+    def arrow_batches(self, sql: str, rows_per_batch: int = 25_000) -> Iterator[pa.RecordBatch]:
+        """A large DuckDB result as Arrow record batches of ``rows_per_batch`` rows, in order (at
+        least one, empty if the result is, so its columns are always known).
 
-        DuckDB turns a whole wide result into Python objects at once, about three times the memory
-        of the frame it returns; a chunk at a time keeps the peak near the size of the result.
-        Chunks of 25,000 rows read the national benchmark table (335,000 rows, 79 columns) with a
-        peak of 1,320 MiB against 1,570 MiB at 100,000, and no slower (benchmarks/FINDINGS.md).
+        Arrow is DuckDB's columnar format: a batch costs about what its values do, where a pandas
+        frame of a wide result holds Python objects at three times the memory, and converting
+        batches in C++ (:func:`pipelines.benchmark.schema.frame_from_arrow`) read the national
+        benchmark table in 0.9 s against 4 s (benchmarks/FINDINGS.md, section 9). DuckDB only:
+        on PostgreSQL :meth:`query` reads the result.
         """
         if self.target != "duckdb":
-            return convert(self.query(sql))
-        result = self._con.execute(sql)
-        vectors = max(1, rows_per_chunk // 2048)  # DuckDB hands out rows in vectors of 2,048
-        parts = [convert(result.fetch_df_chunk(vectors))]  # the first, even if empty: it has the columns
-        while not (chunk := result.fetch_df_chunk(vectors)).empty:
-            parts.append(convert(chunk))
-        return pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
+            raise NotImplementedError("Arrow batches are read from DuckDB; use query() on PostgreSQL")
+        reader = self._con.sql(sql).to_arrow_reader(rows_per_batch)
+        first = True
+        for batch in reader:
+            first = False
+            yield batch
+        if first:
+            yield pa.RecordBatch.from_pylist([], schema=reader.schema)
 
     def table_exists(self, schema: str, table: str) -> bool:
         found = self.query(

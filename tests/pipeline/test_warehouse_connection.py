@@ -36,7 +36,7 @@ def test_a_reader_alone_opens_the_file_read_only(settings_env):
             raise AssertionError("a read-only connection accepted a write")
 
 
-def test_a_result_read_in_chunks_is_the_whole_result_in_order(settings_env):
+def test_a_result_read_in_arrow_batches_is_the_whole_result_in_order(settings_env):
     from pipelines.warehouse.connection import connect
 
     settings = settings_env()
@@ -44,14 +44,11 @@ def test_a_result_read_in_chunks_is_the_whole_result_in_order(settings_env):
         warehouse.execute("create table numbers as select range as n, 'row ' || range as label from range(10000)")
         sql = "select * from numbers order by n desc"
         whole = warehouse.query(sql)
-        chunks: list[int] = []
+        batches = list(warehouse.arrow_batches(sql, rows_per_batch=4096))
+        empty = list(warehouse.arrow_batches("select * from numbers where n < 0"))
 
-        def convert(frame):
-            chunks.append(len(frame))
-            return frame.assign(label=frame["label"].str.upper())
-
-        read = warehouse.query_in_chunks(sql, convert, rows_per_chunk=4096)
-
-    assert len(chunks) > 2, "the result was not read in several chunks"
-    assert read["n"].tolist() == whole["n"].tolist()
-    assert read["label"].tolist() == whole["label"].str.upper().tolist()
+    assert len(batches) > 2, "the result was not read in several batches"
+    assert [n for batch in batches for n in batch.column("n").to_pylist()] == whole["n"].tolist()
+    assert [x for batch in batches for x in batch.column("label").to_pylist()] == whole["label"].tolist()
+    # An empty result is one empty batch that still has the columns.
+    assert [batch.num_rows for batch in empty] == [0] and empty[0].schema.names == ["n", "label"]

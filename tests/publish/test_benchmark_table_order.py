@@ -66,3 +66,34 @@ def test_the_warehouse_table_is_published_in_order_even_when_stored_shuffled(tmp
 def test_an_empty_or_single_row_table_is_returned_unchanged(rows):
     frame = _shuffled_cells().head(rows)
     assert in_table_order(frame) is frame
+
+
+def test_the_table_read_through_arrow_equals_the_contract_cast_with_every_kind_of_missing_value(tmp_path):
+    """frame_from_arrow gives what cast_to_schema gives for the same rows: dtypes, values, nulls
+    in every column kind, and one shared str object per distinct label."""
+    from pipelines.benchmark.schema import COLUMN_TYPES, cast_to_schema, create_table_sql, frame_from_arrow
+
+    rng = np.random.default_rng(3)
+    rows = 300
+    samples = {
+        "double precision": lambda: rng.choice([0.25, 1.5, np.nan, 1e9], rows),
+        "bigint": lambda: pd.array(rng.choice([1, 7, 250, None], rows), dtype="Int64"),
+        "boolean": lambda: pd.array(rng.choice([True, False, None], rows), dtype="boolean"),
+        "date": lambda: pd.to_datetime(rng.choice(["2024-04-01", "2019-01-31", None], rows)),
+        "text": lambda: rng.choice(["RC9", "network", "ratio, of sums", None], rows),
+    }
+    written = cast_to_schema({name: samples[kind]() for name, kind in COLUMN_TYPES.items()})
+    with duckdb.connect(str(tmp_path / "w.duckdb")) as con:
+        con.execute("create schema benchmarks")
+        con.execute(create_table_sql())
+        con.execute("insert into benchmarks.benchmark_table select * from written")
+        batch = con.sql("select * from benchmarks.benchmark_table").to_arrow_table().to_batches()[0]
+        through_pandas = cast_to_schema(con.sql("select * from benchmarks.benchmark_table").df())
+
+    through_arrow = frame_from_arrow(batch)
+
+    pd.testing.assert_frame_equal(through_arrow, through_pandas)
+    pd.testing.assert_frame_equal(through_arrow, written)
+    text = next(name for name, kind in COLUMN_TYPES.items() if kind == "text")
+    labels = through_arrow[text].dropna()
+    assert len({id(value) for value in labels}) == labels.nunique()  # one object per distinct label
