@@ -174,13 +174,15 @@ def validate_and_load(
     *,
     released_by: str | None = None,
     warehouse: BatchConnection | None = None,
+    with_docs: bool = False,
 ) -> Outcome:
     """Parse, validate and load one landed file; quarantine and raise ExtractRejected when it fails.
 
     ``released_by`` loads a quarantined extract an analyst has released: its findings are kept
     as warnings (they appear in the release manifest) instead of blocking it. Data Docs are
-    written for a file that fails (see :func:`write_latest_docs` for the ones a release ships). A
-    batch passes its ``warehouse`` connection so hundreds of files do not reopen the database.
+    written for a file that fails, and ``with_docs`` for one that passes (the newest file of a
+    batch, which the next release ships: see :func:`write_latest_docs`). A batch passes its
+    ``warehouse`` connection so hundreds of files do not reopen the database.
     """
     from pipelines.warehouse.connection import connect
     from pipelines.warehouse.loader import load_extract
@@ -204,8 +206,9 @@ def validate_and_load(
     period = landed_info.get("period_hint")
     # Data Docs are a 4 MB HTML site per run: write them where someone reads them (a quarantined
     # file, or the newest extract a release ships), not for every file of a backfill.
-    report = check_extract(spec, parsed, landed.file_name, period, ledger, settings)
-    if not report.passed and released_by is None:
+    report = check_extract(spec, parsed, landed.file_name, period, ledger, settings,
+                           docs_dir=docs_dir if with_docs else None)
+    if not report.passed and released_by is None and not with_docs:
         report = check_extract(spec, parsed, landed.file_name, period, ledger, settings, docs_dir=docs_dir)
     findings = [f.as_dict() for f in report.findings]
     if not report.passed and released_by is None:
@@ -295,11 +298,13 @@ def load_batch(
     from pipelines.warehouse.connection import BatchConnection
 
     results: list[Outcome | ExtractRejected] = []
+    newest = newest_in_batch(source_id, landed_files, Ledger(settings.paths.state))
     if landed_files:
         with BatchConnection(settings) as warehouse:
             for number, landed in enumerate(landed_files, start=1):
                 try:
-                    outcome = validate_and_load(source_id, landed, settings, warehouse=warehouse)
+                    outcome = validate_and_load(source_id, landed, settings, warehouse=warehouse,
+                                                with_docs=number - 1 == newest)
                 except ExtractRejected as rejected:
                     progress(f"[{number}/{len(landed_files)}] {source_id}: {rejected}")
                     results.append(rejected)
@@ -311,6 +316,28 @@ def load_batch(
                 results.append(outcome)
     write_latest_docs(source_id, settings)
     return results
+
+
+def newest_in_batch(source_id: str, landed_files: list[dict[str, Any]], ledger: Ledger) -> int | None:
+    """The position of the file that will be the source's newest extract once the batch is loaded,
+    judged by the period its file name states; None when a name states none.
+
+    That file is validated with its Data Docs the first time, instead of again afterwards by
+    :func:`write_latest_docs` (a second parse and validation: a third of a routine monthly
+    ingest). Should the guess be wrong (a file restating an older period, say), that function
+    still writes the report the release ships.
+    """
+    from pipelines.fetch import period_hint
+
+    hints = [landed.get("period_hint") for landed in landed_files]
+    if not hints or any(hint is None for hint in hints):
+        return None
+    position = max(range(len(hints)), key=lambda index: (str(hints[index]), index))
+    latest = ledger.latest_loaded().get(source_id)
+    loaded_hint = period_hint(str(latest["file_name"])) if latest else None
+    if loaded_hint is not None and str(hints[position]) < loaded_hint:
+        return None
+    return position
 
 
 def as_records(results: list[Outcome | ExtractRejected]) -> list[dict[str, Any]]:
