@@ -4,7 +4,7 @@
 2. Disclosure control (:mod:`.disclosure`) on the table, before anything is written.
 3. Extracts (:mod:`.extracts`): ``benchmarks_network.csv/.parquet/.xlsx`` (every network trust in the
    table) and ``trusts/benchmarks_<ODS code>.csv/.parquet/.xlsx`` for every network member, in
-   worker processes, while this process writes
+   worker processes.
 4. BI (:mod:`.bi`): ``bi/culture_outcomes.duckdb`` (read-only snapshot of ``marts`` and
    ``benchmarks``) and ``bi/parquet/<schema>.<table>.parquet``.
 5. The disclosure check over every written CSV, Parquet, XLSX and DuckDB file, in worker
@@ -39,7 +39,7 @@ import pandas as pd
 
 from pipelines.benchmark.tables import BENCHMARK_SCHEMA, BENCHMARK_TABLE
 from pipelines.config import Settings
-from pipelines.parallel import process_map_beside, worker_count
+from pipelines.parallel import process_map, worker_count
 from pipelines.parsers.common import ODS_CODE_PATTERN
 from pipelines.publish.release import ReleaseError, row_count
 
@@ -194,14 +194,11 @@ def write_release_contents(settings: Settings, folder: Path, progress: Callable[
         title = f"Culture and outcomes benchmarks: {code} {names.get(code) or ''}".strip()
         jobs.append(extracts.ExtractJob(rows, trusts, trust_file_stem(code), replace(notes, title=title)))
     progress(f"writing benchmarks_network and {len(members)} trust extracts (.csv, .parquet, .xlsx) "
-             f"with {worker_count(settings.publishing.workers)} worker process(es), the BI snapshot beside them")
+             f"with {worker_count(settings.publishing.workers)} worker process(es)")
     per_trust: dict[str, dict[str, Any]] = {}
-    # The spreadsheets keep the workers busy (the network workbook alone for seconds) and the BI
-    # snapshot is DuckDB's work: side by side, neither waits for the other's files.
-    written, bi_info = process_map_beside(
-        extracts.write_extract_job, jobs,
-        lambda: bi.write_bi_snapshot(settings, folder, table, rules, reference, progress),
-        settings.publishing.workers)
+    # Not beside the BI snapshot: both keep both cores busy, so side by side they took as long and
+    # raised publishing's peak memory by about 200 MiB (benchmarks/FINDINGS.md, section 9).
+    written = process_map(extracts.write_extract_job, jobs, settings.publishing.workers)
     for number, (job, files) in enumerate(zip(jobs, written, strict=True)):
         if number == 0:
             progress(f"wrote benchmarks_network.csv, .parquet, .xlsx ({len(job.rows)} rows)")
@@ -210,6 +207,8 @@ def write_release_contents(settings: Settings, folder: Path, progress: Callable[
         per_trust[code] = {"rows": int(len(job.rows)), "files": [str(p.relative_to(folder)) for p in files]}
         progress(f"[{number}/{len(members)}] {code}: wrote trusts/{job.stem}.csv, .parquet, .xlsx ({len(job.rows)} rows)")
     missing = [code for code, info in per_trust.items() if info["rows"] == 0]
+
+    bi_info = bi.write_bi_snapshot(settings, folder, table, rules, reference, progress)
 
 
     def packs_and_docs() -> tuple[dict[str, Any], dict[str, Any]]:
