@@ -34,14 +34,9 @@ from __future__ import annotations
 import html
 import logging
 import math
-import os
 import re
-import shutil
-import subprocess
-import tempfile
 import time
 from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -52,6 +47,7 @@ import pandas as pd
 
 from pipelines.parsers.common import ODS_CODE_PATTERN
 from pipelines.publish import charts
+from pipelines.publish.chromium import print_pdfs, render_pdf
 from pipelines.publish.release import ReleaseError
 from pipelines.synthetic.world import SYNTHETIC_BANNER
 
@@ -1062,7 +1058,7 @@ def write_packs(settings: Settings, table: pd.DataFrame, folder: Path, manifest_
         entries.append((code, name, counts))
         progress(f"[{number}/{len(members)}] {code} {name}: {counts['metrics']} metrics, {counts['funnels']} "
                  f"funnel and {counts['spc']} SPC charts ({time.perf_counter() - began:.2f} s)")
-    del t  # a copy of the national table: not held while the browsers print
+    del t  # a copy of the national table: not held while the browser prints
     printed = print_pdfs([path for _, _, path in pages], progress) if pdf else {}
     for number, code, path in pages:
         written.append(path)
@@ -1077,54 +1073,3 @@ def write_packs(settings: Settings, table: pd.DataFrame, folder: Path, manifest_
              f"({time.perf_counter() - started:.1f} s)")
     return written
 
-
-CHROMIUM_FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                  "--disable-background-networking", "--disable-component-update", "--disable-sync")
-
-
-def chromium_binary() -> str | None:
-    for candidate in ("chromium", "chromium-browser", "google-chrome"):
-        found = shutil.which(candidate)
-        if found:
-            return found
-    return "/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None
-
-
-def print_pdfs(pages: list[Path], progress: Callable[[str], Any]) -> dict[Path, Path | None]:
-    """Each page printed to ``<page>.pdf``, one Chromium per core at a time (each print is a
-    separate browser that mostly waits on itself: six packs took 8 s one after another).
-    Returns the PDF of each page, None where Chromium is missing or failed."""
-    if not pages:
-        return {}
-    began = time.perf_counter()
-    workers = min(len(pages), os.cpu_count() or 1)
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        done = list(pool.map(lambda page: render_pdf(page, page.with_suffix(".pdf")), pages))
-    progress(f"PDFs: {sum(done)} of {len(pages)} printed by Chromium, {workers} at a time "
-             f"({time.perf_counter() - began:.1f} s)")
-    return {page: page.with_suffix(".pdf") if ok else None for page, ok in zip(pages, done, strict=True)}
-
-
-def render_pdf(page: Path, pdf_path: Path, timeout: float = 90.0) -> bool:
-    """Print a pack page to PDF with headless Chromium; False (no file) when that is not possible,
-    with Chromium's reason in the log (its exit status and last message)."""
-    binary = chromium_binary()
-    if binary is None:
-        return False
-    with tempfile.TemporaryDirectory(prefix="pack-chromium-") as profile:
-        try:
-            finished = subprocess.run(
-                [binary, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", "--no-pdf-header-footer",
-                 f"--print-to-pdf={pdf_path}", Path(page).resolve().as_uri()],
-                capture_output=True, timeout=timeout, check=False)
-        except (OSError, subprocess.SubprocessError) as error:
-            log.warning("%s: Chromium could not print a PDF: %s", Path(page).name, error)
-            return False
-    ok = pdf_path.exists() and pdf_path.stat().st_size > 0 and pdf_path.read_bytes()[:5] == b"%PDF-"
-    if not ok:
-        if pdf_path.exists():
-            pdf_path.unlink()
-        said = [line for line in finished.stderr.decode(errors="replace").splitlines() if line.strip()]
-        log.warning("%s: Chromium exited with status %s and printed no PDF%s", Path(page).name,
-                    finished.returncode, f"; its last message: {said[-1][:300]}" if said else "")
-    return ok

@@ -6,6 +6,10 @@ failed resource loads and CSP violations and, on load, whether every chart SVG h
 with a non-zero size; ``--dump-dom`` gives the result back. Chromium's own console log
 (``--enable-logging=stderr --v=0``) is checked for console errors too. A screenshot of every page
 is written for review (its path is printed; ``-s`` shows it).
+
+The PDFs are printed by one Chromium driven over its DevTools pipe (``print_pdfs``): the launches
+are counted, and the fallback to one Chromium per page (``render_pdf``) is driven by a stand-in
+binary that fails or hangs in pipe mode and runs the real Chromium otherwise.
 """
 
 from __future__ import annotations
@@ -14,12 +18,14 @@ import os
 import re
 import shutil
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
 from test_pack import NAMES, NETWORK, REFERENCE, associations, benchmark_table, settings
 
-from pipelines.publish.pack import render_pdf, write_packs
+import pipelines.publish.chromium
+from pipelines.publish.pack import print_pdfs, render_pdf, write_packs
 
 pytestmark = pytest.mark.browser
 
@@ -100,6 +106,21 @@ def packs(tmp_path_factory) -> Path:
     return folder / "packs"
 
 
+@pytest.fixture
+def launches(monkeypatch) -> list[list[str]]:
+    """The command line of every process started while the test runs (Chromium's launches counted;
+    the printing is real)."""
+    started: list[list[str]] = []
+    popen = subprocess.Popen
+
+    def counted(args, *more, **options):
+        started.append([str(part) for part in args])
+        return popen(args, *more, **options)
+
+    monkeypatch.setattr(subprocess, "Popen", counted)
+    return started
+
+
 def instrumented(page: Path, folder: Path) -> Path:
     html = page.read_text(encoding="utf-8")
     assert html.count("<head>") == 1
@@ -161,39 +182,100 @@ def test_pdf_prints(chromium, packs, tmp_path):
     assert [p.name for p in paths] == ["RB2.html", "RB2.pdf", "index.html"]
 
 
-def test_every_trusts_pdf_is_printed_with_chromiums_side_by_side(chromium, tmp_path):
+def test_every_trusts_pdf_is_printed_by_one_browser(chromium, tmp_path, launches):
     lines: list[str] = []
     paths = write_packs(settings(members=("RA1", "RB2", "RC3")), benchmark_table(), tmp_path, REFERENCE,
                         progress=lines.append, pdf=True)
     assert [p.name for p in paths] == ["RA1.html", "RA1.pdf", "RB2.html", "RB2.pdf", "RC3.html", "RC3.pdf",
                                        "index.html"]
     assert all(p.read_bytes().startswith(b"%PDF-") for p in paths if p.suffix == ".pdf")
-    assert any(line.startswith("PDFs: 3 of 3 printed by Chromium") for line in lines)
+    assert any(line.startswith("PDFs: 3 of 3 printed by Chromium in one browser") for line in lines), lines
+    assert len(launches) == 1 and "--remote-debugging-pipe" in launches[0], launches
+
+
+def test_a_page_that_cannot_be_loaded_gets_no_pdf_a_log_line_and_the_others_print(
+        chromium, packs, tmp_path, launches, caplog):
+    pages = [tmp_path / "RA1.html", tmp_path / "RZ9.html", tmp_path / "RB2.html"]  # RZ9.html does not exist
+    for page in (pages[0], pages[2]):
+        shutil.copy(packs / page.name, page)
+    lines: list[str] = []
+    with caplog.at_level("WARNING", logger="pipelines.publish.chromium"):
+        printed = print_pdfs(pages, lines.append)
+    assert printed == {pages[0]: tmp_path / "RA1.pdf", pages[1]: None, pages[2]: tmp_path / "RB2.pdf"}
+    assert all(pdf.read_bytes().startswith(b"%PDF-") for pdf in (tmp_path / "RA1.pdf", tmp_path / "RB2.pdf"))
+    assert not (tmp_path / "RZ9.pdf").exists()
+    assert "RZ9.html: Chromium printed no PDF: it did not load: net::ERR_FILE_NOT_FOUND" in caplog.text
+    assert "RA1.html" not in caplog.text and "RB2.html" not in caplog.text
+    assert lines[-1].startswith("PDFs: 2 of 3 printed by Chromium in one browser")
+    assert len(launches) == 1  # the browser carried on after the page that failed
+
+
+def fake_chromium(folder: Path, chromium: str, pipe_mode: str) -> Path:
+    """A chromium that runs ``pipe_mode`` (shell) when asked for --remote-debugging-pipe, else the real one."""
+    binary = folder / "chromium"
+    binary.write_text(f'#!/bin/sh\ncase " $* " in *" --remote-debugging-pipe "*) {pipe_mode} ;; esac\n'
+                      f'exec {chromium} "$@"\n')
+    binary.chmod(0o755)
+    return binary
+
+
+def test_when_the_one_browser_cannot_start_each_page_is_printed_by_a_chromium_of_its_own(
+        chromium, packs, tmp_path, monkeypatch, launches, caplog):
+    binary = fake_chromium(tmp_path, chromium, "echo 'starting' >&2; echo 'FATAL: no DevTools pipe' >&2; exit 3")
+    monkeypatch.setattr(pipelines.publish.chromium, "chromium_binary", lambda: str(binary))
+    pages = [tmp_path / "RA1.html", tmp_path / "RB2.html"]
+    for page in pages:
+        shutil.copy(packs / page.name, page)
+    lines: list[str] = []
+    with caplog.at_level("WARNING", logger="pipelines.publish.chromium"):
+        printed = print_pdfs(pages, lines.append)
+    assert printed == {page: page.with_suffix(".pdf") for page in pages}
+    assert all(page.with_suffix(".pdf").read_bytes().startswith(b"%PDF-") for page in pages)
+    said = re.search(r"RA1.html: the browser printing the packs failed, so it and the 1 page\(s\) after it are "
+                     r"printed one Chromium each: Chromium exited with status 3 \((waiting for|sending) "
+                     r"Target.createTarget\); its last message: FATAL: no DevTools pipe$", caplog.text, re.M)
+    assert said, caplog.text
+    assert lines[-1].startswith("PDFs: 2 of 2 printed by Chromium, 2 of them one browser each after the shared")
+    assert [any("--print-to-pdf" in part for part in args) for args in launches] == [False, True, True]
+
+
+def test_a_browser_that_stops_answering_is_given_up_after_the_page_timeout(
+        chromium, packs, tmp_path, monkeypatch, launches, caplog):
+    binary = fake_chromium(tmp_path, chromium, "exec sleep 60")  # holds the pipes, never answers
+    monkeypatch.setattr(pipelines.publish.chromium, "chromium_binary", lambda: str(binary))
+    page = tmp_path / "RA1.html"
+    shutil.copy(packs / page.name, page)
+    began = time.monotonic()
+    with caplog.at_level("WARNING", logger="pipelines.publish.chromium"):
+        printed = print_pdfs([page], lambda _: None, page_timeout=1)
+    assert printed == {page: tmp_path / "RA1.pdf"}  # by the fallback, a Chromium of its own
+    assert ("RA1.html: the browser printing the packs failed, so it and the 0 page(s) after it are printed one "
+            "Chromium each: Chromium was silent for the 1 s a page has (waiting for Target.createTarget)"
+            ) in caplog.text
+    assert time.monotonic() - began < 30  # the silent browser was killed, not waited for
+    assert len(launches) == 2
 
 
 def test_without_chromium_the_pages_are_written_and_each_missing_pdf_is_said(tmp_path, monkeypatch):
-    import pipelines.publish.pack as pack
-
-    monkeypatch.setattr(pack, "chromium_binary", lambda: None)  # a machine without Chromium
+    monkeypatch.setattr(pipelines.publish.chromium, "chromium_binary", lambda: None)  # no Chromium here
     lines: list[str] = []
     paths = write_packs(settings(members=("RA1", "RB2")), benchmark_table(), tmp_path, REFERENCE,
                         progress=lines.append, pdf=True)
     assert [p.name for p in paths] == ["RA1.html", "RB2.html", "index.html"]
-    assert [line for line in lines if "PDF not written" in line] == [
+    assert [line for line in lines if "PDF" in line] == [
+        "PDFs: 0 of 2 printed: Chromium is not installed",
         "[1/2] RA1: PDF not written (Chromium unavailable or failed)",
         "[2/2] RB2: PDF not written (Chromium unavailable or failed)"]
 
 
 def test_when_chromium_fails_the_log_gives_its_exit_status_and_last_message(tmp_path, monkeypatch, caplog):
-    import pipelines.publish.pack as pack
-
     broken = tmp_path / "chromium"
     broken.write_text("#!/bin/sh\necho 'starting' >&2\necho 'FATAL: no usable sandbox' >&2\nexit 133\n")
     broken.chmod(0o755)
-    monkeypatch.setattr(pack, "chromium_binary", lambda: str(broken))
+    monkeypatch.setattr(pipelines.publish.chromium, "chromium_binary", lambda: str(broken))
     page = tmp_path / "RA1.html"
     page.write_text("<!doctype html><p>pack</p>")
-    with caplog.at_level("WARNING", logger="pipelines.publish.pack"):
+    with caplog.at_level("WARNING", logger="pipelines.publish.chromium"):
         assert not render_pdf(page, tmp_path / "RA1.pdf")
     assert not (tmp_path / "RA1.pdf").exists()
     assert "RA1.html: Chromium exited with status 133 and printed no PDF; its last message: FATAL: no usable sandbox" \
