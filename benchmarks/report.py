@@ -158,7 +158,13 @@ the test suite and no test asserts on time. `--quick` is a smoke run (scale 1, 1
 
 - **Synthetic publisher**: `build_site(World(scale, years))` written once per (scale, years) under the work
   dir (`--workdir`, outside the repo) and reused; generation time is reported separately. Served over HTTP
-  by `pipelines.publisher_server.serve` (in the harness process) exactly as `culture-outcomes demo` does.
+  by `pipelines.publisher_server.serve` (in the harness process) exactly as `culture-outcomes demo` does,
+  on the same port in every run (`PUBLISHER_PORT`), as a publisher keeps its address: the ingests'
+  conditional downloads (`If-Modified-Since`, by URL) then apply to the incremental refresh.
+- **One installation**: every Airflow run happens in the same folder (`runs/installation`: data dir and
+  `AIRFLOW_HOME`), empty or holding a copy of the state it starts from, and is moved to its own folder
+  (`runs/full0`, `runs/incremental0`, ...) afterwards; what a deployment caches by path (dbt's partial
+  parse, keyed on the profile and so on the DuckDB file's path) is then kept as it would be.
 - **Full refresh** (from empty): a fresh data dir (`CULTURE_OUTCOMES_PATHS_DATA_DIR`) and `AIRFLOW_HOME`
   per run, `CULTURE_OUTCOMES_AIRFLOW_RETRIES=0`; what `culture-outcomes setup` does (dbt parse with a private
   `--target-path`, `airflow db migrate`, the pool, `airflow dags reserialize`), then `airflow dags test` of

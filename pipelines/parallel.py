@@ -44,12 +44,12 @@ def process_map_beside(function: Callable[[Item], Result], items: Iterable[Item]
                        workers: int = 0) -> tuple[list[Result], Other]:
     """``list(process_map(function, items, workers))``, while ``beside()`` runs in this process.
 
-    For two steps that are independent but each busy on fewer cores than the machine has: writing
-    the spreadsheets keeps one worker busy for seconds while the other is done, and this process
-    would only wait. ``beside`` starts once every worker has been forked (an executor with ``fork``
-    starts them all at its first task), so nothing it starts is copied into a worker: a fork of a
-    process whose other thread held a lock can wait on that lock forever. Without workers the map
-    runs first, then ``beside``.
+    For two independent steps that leave cores idle on their own: the read-back check's workers
+    while this process prints the packs, whose browser mostly waits on itself, instead of this
+    process waiting for the workers. ``beside`` starts once every worker has been forked (an
+    executor with ``fork`` starts them all at its first task), so nothing it starts is copied into
+    a worker: a fork of a process whose other thread held a lock can wait on that lock forever.
+    Without workers the map runs first, then ``beside``.
     """
     items = list(items)
     count = _forked_workers(len(items), workers)

@@ -210,7 +210,6 @@ def write_release_contents(settings: Settings, folder: Path, progress: Callable[
 
     bi_info = bi.write_bi_snapshot(settings, folder, table, rules, reference, progress)
 
-
     def packs_and_docs() -> tuple[dict[str, Any], dict[str, Any]]:
         packs = write_pack_files(settings, table, folder, reference, progress, associations=sources.associations)
         docs = {"dbt": write_dbt_docs(settings, folder, progress), "validation": copy_validation_docs(settings, folder)}
