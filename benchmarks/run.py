@@ -374,6 +374,8 @@ def publisher_port() -> int:
     import socket
 
     with socket.socket() as probe:
+        # As the server binds (SO_REUSEADDR): the last run's connections linger in TIME_WAIT.
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             probe.bind(("127.0.0.1", PUBLISHER_PORT))
         except OSError:
