@@ -782,7 +782,10 @@ def main(argv: list[str] | None = None) -> int:
         state["last_full"] = Pipeline(snapshot)
 
     def ratio(m: Measurement) -> float | None:
-        return round(m.median / floor.median, 2) if floor.median and m.median else None
+        """``m`` over the floor of this run or, when this run skips it, of the results it merges into."""
+        merged = next((x.get("median_seconds") for x in previous if x["name"] == floor.name), None)
+        base = floor.median or merged
+        return round(m.median / base, 2) if base and m.median else None
 
     def do_floor() -> None:
         log(f"stage 1: the floor (benchmarks/floor.py), {args.floor_runs} run(s)")

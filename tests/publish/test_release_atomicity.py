@@ -48,7 +48,10 @@ def test_a_killed_publish_leaves_latest_on_the_previous_release_and_a_rerun_clea
 
     child_env = {k: v for k, v in os.environ.items() if not k.startswith("CULTURE_OUTCOMES_")} | env
     errors = (tmp / "child.stderr").open("w")
+    # In a session of its own, so the kill below takes its extract workers too, as killing a task's
+    # process group would (killed alone, the publish left its two workers waiting forever).
     child = subprocess.Popen([sys.executable, "-c", CHILD], cwd=ROOT, env=child_env, stdin=subprocess.PIPE,
+                             start_new_session=True,
                              stdout=subprocess.PIPE, stderr=errors, text=True)
     seen = []
     for line in child.stdout:
@@ -66,7 +69,7 @@ def test_a_killed_publish_leaves_latest_on_the_previous_release_and_a_rerun_clea
     written = sorted(p.name for p in (half / "trusts").iterdir())
     # Mid-publish: the extracts are written, the BI snapshot and the manifest are not.
     assert "benchmarks_RWK.xlsx" in written and not (half / "bi").exists()
-    os.kill(child.pid, signal.SIGKILL)
+    os.killpg(child.pid, signal.SIGKILL)
     assert child.wait() == -signal.SIGKILL
     child.stdout.close()
     child.stdin.close()
