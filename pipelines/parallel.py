@@ -36,7 +36,7 @@ def process_map(function: Callable[[Item], Result], items: Iterable[Item], worke
     if count == 0:
         yield from map(function, items)
         return
-    with ProcessPoolExecutor(max_workers=count, mp_context=multiprocessing.get_context("fork")) as pool:
+    with _forked_pool(count) as pool:
         yield from pool.map(function, items)
 
 
@@ -55,7 +55,7 @@ def process_map_beside(function: Callable[[Item], Result], items: Iterable[Item]
     count = _forked_workers(len(items), workers)
     if count == 0:
         return list(map(function, items)), beside()
-    with ProcessPoolExecutor(max_workers=count, mp_context=multiprocessing.get_context("fork")) as pool:
+    with _forked_pool(count) as pool:
         pending = [pool.submit(function, item) for item in items]
         other = beside()
         return [future.result() for future in pending], other
@@ -65,3 +65,24 @@ def _forked_workers(items: int, workers: int) -> int:
     """How many workers to fork for ``items`` pieces: 0 (run here) with one core, one piece or no ``fork``."""
     count = min(worker_count(workers), items)
     return count if count > 1 and "fork" in multiprocessing.get_all_start_methods() else 0
+
+
+def _forked_pool(count: int) -> ProcessPoolExecutor:
+    return ProcessPoolExecutor(max_workers=count, mp_context=multiprocessing.get_context("fork"),
+                               initializer=_end_with_parent, initargs=(os.getpid(),))
+
+
+def _end_with_parent(parent: int) -> None:
+    """A worker ends when the process that forked it does, even one killed with SIGKILL (Linux's
+    parent-death signal): the workers would otherwise wait forever for work on a queue whose pipe
+    their siblings keep open. Elsewhere, or if the parent is already gone, nothing is set."""
+    import ctypes
+    import signal
+
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, int(signal.SIGKILL))  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        return
+    if os.getppid() != parent:  # the parent died before the signal was set
+        os._exit(1)

@@ -83,3 +83,51 @@ def test_an_error_beside_is_raised_once_the_workers_are_done():
 
     with pytest.raises(RuntimeError, match="snapshot could not be written"):
         process_map_beside(_double, range(4), beside, workers=2)
+
+
+PARENT = """
+import os, sys, time
+from pipelines.parallel import process_map
+
+def _slow(item):
+    print(os.getpid(), flush=True)
+    time.sleep(120)
+    return item
+
+if __name__ == "__main__":
+    list(process_map(_slow, range(2), workers=2))
+"""
+
+
+def test_workers_end_when_the_process_that_forked_them_is_killed(tmp_path):
+    """A publish killed half-way (SIGKILL, as an out-of-memory kill would) leaves no worker behind."""
+    import signal
+    import subprocess
+    import sys
+
+    script = tmp_path / "parent.py"
+    script.write_text(PARENT)
+    parent = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, text=True,
+                              cwd=Path(__file__).resolve().parents[2])
+    workers = [int(parent.stdout.readline()) for _ in range(2)]
+    os.kill(parent.pid, signal.SIGKILL)
+    parent.wait()
+    parent.stdout.close()
+
+    deadline = time.monotonic() + 20
+    alive = set(workers)
+    while alive and time.monotonic() < deadline:
+        alive = {pid for pid in alive if _running(pid)}
+        time.sleep(0.1)
+    for pid in alive:  # do not leave them behind should the test fail
+        os.kill(pid, signal.SIGKILL)
+    assert not alive, f"workers {sorted(alive)} outlived the process that forked them"
+
+
+def _running(pid: int) -> bool:
+    """The process exists and is not a zombie waiting to be reaped."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False

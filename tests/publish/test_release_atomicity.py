@@ -48,8 +48,8 @@ def test_a_killed_publish_leaves_latest_on_the_previous_release_and_a_rerun_clea
 
     child_env = {k: v for k, v in os.environ.items() if not k.startswith("CULTURE_OUTCOMES_")} | env
     errors = (tmp / "child.stderr").open("w")
-    # In a session of its own, so the kill below takes its extract workers too, as killing a task's
-    # process group would (killed alone, the publish left its two workers waiting forever).
+    # In a session of its own, so the kill below takes the whole publish, as killing a task's process
+    # group would (its extract workers also end with it alone: tests/pipeline/test_parallel.py).
     child = subprocess.Popen([sys.executable, "-c", CHILD], cwd=ROOT, env=child_env, stdin=subprocess.PIPE,
                              start_new_session=True,
                              stdout=subprocess.PIPE, stderr=errors, text=True)
