@@ -117,7 +117,7 @@ class Warehouse:
         Arrow is DuckDB's columnar format: a batch costs about what its values do, where a pandas
         frame of a wide result holds Python objects at three times the memory, and converting
         batches in C++ (:func:`pipelines.benchmark.schema.frame_from_arrow`) read the national
-        benchmark table in 0.9 s against 4 s (benchmarks/FINDINGS.md, section 9). DuckDB only:
+        benchmark table for a release in 2.1 s against 4.4 s (benchmarks/FINDINGS.md, section 9). DuckDB only:
         on PostgreSQL :meth:`query` reads the result.
         """
         if self.target != "duckdb":
