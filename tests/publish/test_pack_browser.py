@@ -25,12 +25,11 @@ import pytest
 from test_pack import NAMES, NETWORK, REFERENCE, associations, benchmark_table, settings
 
 import pipelines.publish.chromium
+from pipelines.publish.chromium import CHROMIUM_FLAGS, chromium_binary
 from pipelines.publish.pack import print_pdfs, render_pdf, write_packs
 
 pytestmark = pytest.mark.browser
 
-FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync")
 TIMEOUT = 120
 
 RECORDER = """<script>
@@ -62,18 +61,10 @@ RECORDER = """<script>
 </script>"""
 
 
-def _find_chromium() -> str | None:
-    for candidate in ("chromium", "chromium-browser"):
-        found = shutil.which(candidate)
-        if found:
-            return found
-    return "/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None
-
-
 @pytest.fixture(scope="session")
 def chromium() -> str:
     """Debian's Chromium; installed once with apt-get (as root) when absent, else a skip with the reason."""
-    found = _find_chromium()
+    found = chromium_binary()
     if found:
         return found
     if not hasattr(os, "geteuid") or os.geteuid() != 0 or not shutil.which("apt-get"):
@@ -84,7 +75,7 @@ def chromium() -> str:
                        check=True, env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"})
     except (OSError, subprocess.SubprocessError) as exc:
         pytest.skip(f"headless Chromium is not installed and 'apt-get install chromium' failed: {exc}")
-    found = _find_chromium()
+    found = chromium_binary()
     if not found:
         pytest.skip("headless Chromium is not installed and 'apt-get install chromium' did not provide it")
     return found
@@ -93,7 +84,7 @@ def chromium() -> str:
 def run_chromium(binary: str, profile: Path, *arguments: str) -> subprocess.CompletedProcess:
     profile.mkdir(parents=True, exist_ok=True)
     return subprocess.run(
-        [binary, *FLAGS, f"--user-data-dir={profile}", *arguments],
+        [binary, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", *arguments],
         capture_output=True, text=True, timeout=TIMEOUT, check=False,
     )
 
