@@ -40,9 +40,9 @@ def run_dags(dag_ids: list[str], progress: Callable[[str], object] = print,
     time (:mod:`pipelines.warehouse.writer_lock`), as the one-slot ``warehouse_writer`` pool
     serialises them under a scheduler. Any other DAG runs alone, after everything before it.
     """
+    began = time.perf_counter()
     from airflow.cli.cli_parser import get_parser
 
-    began = time.perf_counter()
     parser = get_parser()
     _import_once()
     files = _dag_files()
@@ -145,11 +145,41 @@ def _build_execution_api() -> None:
     try:
         from airflow.sdk.execution_time.supervisor import in_process_api_server
 
+        _only_recent_api_versions()
         app = in_process_api_server().app
         if not getattr(app, "_cadwyn_initialized", True):
             app._cadwyn_initialize()
     except Exception as error:  # noqa: BLE001 - an optimisation only
         print(f"   (the execution API is built in each DAG run instead: {error})")
+
+
+#: API versions the in-process Execution API is built with: the newest ones, as far back as the oldest
+#: route they restore (Airflow 3.3's newest two, and one without changes before them).
+RECENT_API_VERSIONS = 2
+
+
+def _only_recent_api_versions() -> None:
+    """Build the in-process Execution API with its newest versions only: 1.2 s instead of 5.8 s.
+
+    Its only client is this process's Task SDK, which speaks the newest version. Cadwyn generates
+    every route of every version Airflow still serves (ten, for workers of older releases), and a
+    version's routes depend only on the changes made after it, so the newest version's routes are
+    the same either way. Left as it is when the SDK speaks an older version than that; if the
+    smaller bundle cannot be built, :func:`_build_execution_api` reports it and runs go on unchanged.
+    """
+    from airflow.api_fastapi.execution_api import versions
+    from airflow.sdk.api.datamodels._generated import API_VERSION
+    from cadwyn import HeadVersion, Version, VersionBundle
+
+    every = versions.bundle.versions
+    kept = every[:RECENT_API_VERSIONS]
+    if len(every) <= RECENT_API_VERSIONS + 1 or API_VERSION not in {version.value for version in kept}:
+        return
+    for version in every:  # each change may belong to one bundle, and Airflow's has bound them all
+        for change in version.changes:
+            change._bound_version_bundle = None
+    versions.bundle = VersionBundle(HeadVersion(), *(Version(version.value, *version.changes) for version in kept),
+                                    Version(every[RECENT_API_VERSIONS].value))
 
 
 def _dags_test(args: argparse.Namespace, dag_id: str, progress: Callable[[str], object]) -> int:
@@ -243,5 +273,19 @@ def main(argv: list[str] | None = None) -> int:
     return 1 if any(r["state"] != "success" for r in results.values()) or len(results) < len(args.dag_ids) else 0
 
 
+def _exit_now(code: int) -> None:
+    """Exit without tearing the interpreter down: the exit handlers run and the output is flushed,
+    but the millions of objects Airflow, FastAPI and pandas built are not freed one by one, which
+    took 3 s after the last DAG had finished (the operating system takes the memory back at once)."""
+    import atexit
+    import logging
+
+    atexit._run_exitfuncs()
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    _exit_now(main())
