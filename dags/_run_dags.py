@@ -112,6 +112,7 @@ def _import_once() -> None:
     warm_up()
     _build_execution_api()
     _check_migrations_once()
+    _configure_orm_once()
 
 
 def _dag_files() -> dict[str, str]:
@@ -132,6 +133,19 @@ def _check_migrations_once() -> None:
 
     check_and_run_migrations()
     os.environ["AIRFLOW__DATABASE__CHECK_MIGRATIONS"] = "False"  # read by each fork's `dags test`
+
+
+def _configure_orm_once() -> None:
+    """Configure Airflow's SQLAlchemy mappers here, once, instead of in every DAG's fork.
+
+    SQLAlchemy configures every mapped class on a process's first ORM query; each fork made that
+    query itself (syncing the DAG bundles), 0.56 s a DAG, a quarter of a routine ingest DAG's run.
+    """
+    from airflow.models import import_all_models
+    from sqlalchemy.orm import configure_mappers
+
+    import_all_models()
+    configure_mappers()
 
 
 def _build_execution_api() -> None:

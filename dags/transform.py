@@ -23,7 +23,7 @@ from cosmos.operators.local import DbtBuildLocalOperator
 
 from dags._wiring import MARTS_ASSET, SOURCE_ASSETS, WAREHOUSE_POOL, default_args
 from pipelines.config import load_settings
-from pipelines.transform import DBT_MANIFEST, DBT_PROJECT_DIR, dbt_env, dbt_vars
+from pipelines.transform import DBT_MANIFEST, DBT_PROJECT_DIR, PRODUCTION_BUILD_FLAGS, dbt_env, dbt_vars
 
 _settings = load_settings()
 _profile = ProfileConfig(
@@ -66,6 +66,7 @@ def transform_marts():
             env=dbt_env(_settings) | {"DBT_LOG_LEVEL_FILE": "none"},
             append_env=True,
             vars=dbt_vars(_settings),
+            dbt_cmd_flags=list(PRODUCTION_BUILD_FLAGS),
             # dbt in its own process: its DuckDB connection and memory end with it, so whatever runs
             # next in this worker (benchmarks, publishing) opens the file afresh and starts small.
             invocation_mode=InvocationMode.SUBPROCESS,
