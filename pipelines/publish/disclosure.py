@@ -310,17 +310,14 @@ def _report(rules: Sequence[Rule], per_rule: dict[str, int], upstream: int, tota
 
 # --- the proof over written files ---------------------------------------------------------------------------
 
-def table_violations(frame: pd.DataFrame, rules: Sequence[Rule], where: str, first_row: int = 0) -> list[str]:
-    """Small counts in a table, and suppressed rows that still show a value or derived statistic.
-
-    ``first_row`` is the position of the frame's first row in its table (a chunk of a larger one),
-    so a finding names the row an analyst finds in the file (the header is row 1).
-    """
+def table_violations(frame: pd.DataFrame, rules: Sequence[Rule], where: str) -> list[str]:
+    """Small counts in a table, and suppressed rows that still show a value or derived statistic,
+    each named by the row an analyst finds in the file (the header is row 1)."""
     found = []
     for rule in rules:
         rows = np.flatnonzero(rule_hits(frame, [rule])[rule.rule_id])
         for i in rows[:5]:
-            found.append(f"{where} row {first_row + int(i) + 2}: {rule.count_column} of {frame['metric_id'].iloc[i]} "
+            found.append(f"{where} row {int(i) + 2}: {rule.count_column} of {frame['metric_id'].iloc[i]} "
                          f"is below {rule.threshold:g} ({rule.rule_id})")
     if "suppressed" in frame.columns:
         suppressed = _flags(frame["suppressed"])
@@ -329,7 +326,7 @@ def table_violations(frame: pd.DataFrame, rules: Sequence[Rule], where: str, fir
                 if name in frame.columns:
                     leaked = np.flatnonzero(suppressed & _present(frame[name]))
                     for i in leaked[:5]:
-                        found.append(f"{where} row {first_row + int(i) + 2}: suppressed but {name} is published")
+                        found.append(f"{where} row {int(i) + 2}: suppressed but {name} is published")
     return found
 
 
@@ -338,13 +335,12 @@ def _needed(columns: Iterable[str]) -> list[str]:
     return [c for c in columns if c in wanted]
 
 
-#: Rows read back at a time from a typed table (DuckDB, Parquet): the check's memory stays that of
-#: a chunk, not of the national table (whole, it took ~800 MiB of a release's peak memory).
-CHUNK_ROWS = 50_000
 #: The cell key (:data:`CELL_KEYS`, the date as ISO text), made in SQL as :func:`_cell_states` makes it.
 _KEY_SQL = ("concat_ws('|', coalesce(cast(org_code as varchar), ''), coalesce(cast(metric_id as varchar), ''), "
             "coalesce(cast(grain as varchar), ''), coalesce(strftime(cast(period_start as date), '%Y-%m-%d'), ''))")
-_KEY = "_cell_key"
+#: DuckDB's number types: a null or NaN is an absent number, anything else a present one.
+_NUMBER_TYPES = frozenset({"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT",
+                           "UINTEGER", "UBIGINT", "UHUGEINT", "FLOAT", "DOUBLE", "DECIMAL"})
 
 
 @dataclass(frozen=True)
@@ -385,12 +381,12 @@ def _read_backs(folder: Path, rules: Sequence[Rule]) -> tuple[int, list[ReadBack
     return len(paths), jobs
 
 
-def _chunks_in(job: ReadBack) -> Iterable[tuple[str, pd.DataFrame, int]]:
-    """(where, rows, position of the first row) of what ``job`` reads back."""
+def _sheets_in(job: ReadBack) -> Iterable[tuple[str, pd.DataFrame]]:
+    """(where, rows) of a CSV or XLSX file ``job`` reads back: the file, or each sheet of cells."""
     suffix = job.path.suffix.lower()
     if suffix == ".csv":
         header = pd.read_csv(job.path, nrows=0).columns
-        yield "", pd.read_csv(job.path, usecols=_needed(header), dtype=str, keep_default_na=False), 0
+        yield "", pd.read_csv(job.path, usecols=_needed(header), dtype=str, keep_default_na=False)
     elif suffix == ".xlsx":
         from python_calamine import CalamineWorkbook
 
@@ -401,37 +397,87 @@ def _chunks_in(job: ReadBack) -> Iterable[tuple[str, pd.DataFrame, int]]:
                 continue
             header = [str(c) for c in rows[0]]
             frame = pd.DataFrame(rows[1:], columns=header).replace("", None)
-            yield f" sheet {name}", frame[_needed(header)], 0
-    elif suffix == ".parquet":
-        import duckdb
+            yield f" sheet {name}", frame[_needed(header)]
 
+
+def _typed_findings(job: ReadBack) -> tuple[list[str], pd.DataFrame | None]:
+    """:func:`_check_file` for a typed table (Parquet, a DuckDB file's table), asked of DuckDB.
+
+    The same checks as on a CSV, made in SQL where the table is: reading the national tables
+    into pandas to check them was most of the check's time and memory. A finding names the row
+    as the file holds it (Parquet's row number, the DuckDB table's ``rowid``; the header is row 1).
+    """
+    import duckdb
+
+    if job.path.suffix.lower() == ".parquet":
         with duckdb.connect() as con:
-            yield from _sql_chunks(con, "read_parquet(?)", [str(job.path)], "")
-    elif suffix == ".duckdb" and job.table is not None:
-        import duckdb
-
-        schema, name = job.table
-        with duckdb.connect(str(job.path), read_only=True) as con:
-            yield from _sql_chunks(con, f"{sql_identifier(schema)}.{sql_identifier(name)}", [],
-                                   f" table {schema}.{name}")
-    elif suffix == ".duckdb":
+            return _sql_findings(con, "read_parquet(?, file_row_number = true)", [str(job.path)],
+                                 "file_row_number", job.relative, job.rules)
+    if job.table is None:
         _duckdb_tables(job.path)  # raises what made its tables unlistable when they were read
         raise ReleaseError("its tables could not be listed")
+    schema, name = job.table
+    with duckdb.connect(str(job.path), read_only=True) as con:
+        return _sql_findings(con, f"{sql_identifier(schema)}.{sql_identifier(name)}", [], "rowid",
+                             f"{job.relative} table {schema}.{name}", job.rules)
 
 
-def _sql_chunks(con: Any, relation: str, params: list[Any], where: str) -> Iterable[tuple[str, pd.DataFrame, int]]:
-    """A typed table's needed columns, :data:`CHUNK_ROWS` at a time, with the cell key made in SQL."""
-    columns = [row[0] for row in con.execute(f"describe select * from {relation}", params).fetchall()]
-    needed = _needed(columns)
-    if "metric_id" not in needed:
-        return
-    keyed = ", " + _KEY_SQL + f" as {_KEY}" if {"value", "suppressed"} <= set(needed) else ""
-    selected = ", ".join(sql_identifier(c) for c in needed) + keyed
-    result = con.execute(f"select {selected} from {relation}", params)
-    first = 0
-    while not (chunk := result.fetch_df_chunk(max(1, CHUNK_ROWS // 2048))).empty:
-        yield where, chunk, first
-        first += len(chunk)
+def _sql_findings(con: Any, relation: str, params: list[Any], row: str, where: str,
+                  rules: Sequence[Rule]) -> tuple[list[str], pd.DataFrame | None]:
+    """What :func:`table_violations` and :func:`_cell_states` find in ``relation``, as SQL."""
+    types = {column: kind.split("(")[0] for column, kind, *_ in
+             con.execute(f"describe select * from {relation}", params).fetchall()}
+    if "metric_id" not in types:
+        return [], None
+
+    def ask(sql: str, *values: Any) -> list[tuple[Any, ...]]:
+        return con.execute(sql, [*params, *values]).fetchall()
+
+    found = []
+    metric = "cast(metric_id as varchar)"
+    for rule in rules:
+        if rule.count_column in types and rule.metric_ids:
+            for at, metric_id in ask(f"select {row}, {metric} from {relation} where list_contains(?::varchar[], "
+                                     f"{metric}) and try_cast({sql_identifier(rule.count_column)} as double) < ? "
+                                     "order by 1 limit 5", list(rule.metric_ids), rule.threshold):
+                found.append(f"{where} row {at + 2}: {rule.count_column} of {metric_id} is below "
+                             f"{rule.threshold:g} ({rule.rule_id})")
+    if "suppressed" not in types:
+        return found, None
+    suppressed = _flag_sql("suppressed", types["suppressed"])
+    shown = [(name, _present_sql(name, types[name])) for name in CELL_STATISTICS if name in types]
+    if shown:
+        leaks = ask(f"select {row}, {', '.join(sql for _, sql in shown)} from {relation} "
+                    f"where {suppressed} and ({' or '.join(sql for _, sql in shown)}) order by 1")
+        for position, (name, _) in enumerate(shown, start=1):
+            for leak in [leak for leak in leaks if leak[position]][:5]:
+                found.append(f"{where} row {leak[0] + 2}: suppressed but {name} is published")
+    if "value" not in types:
+        return found, None
+    states = con.execute(f"select {_KEY_SQL} as key, bool_or({suppressed}) as suppressed, "
+                         f"bool_or({_present_sql('value', types['value'])}) as published from {relation} group by 1",
+                         params).df()
+    return found, states.astype({"key": object})
+
+
+def _flag_sql(column: str, kind: str) -> str:
+    """:func:`_flags` in SQL: True / "True" / 1 is a flag; false, missing, NaN and "" are not."""
+    name = sql_identifier(column)
+    if kind == "BOOLEAN":
+        return f"coalesce({name}, false)"
+    if kind in _NUMBER_TYPES:
+        return f"coalesce(cast({name} as double) <> 0 and not isnan(cast({name} as double)), false)"
+    return f"coalesce(lower(trim(cast({name} as varchar))) in ('true', 't', '1', 'yes'), false)"
+
+
+def _present_sql(column: str, kind: str) -> str:
+    """:func:`_present` in SQL: a published value is not null (nor NaN), not blank, not the marker."""
+    name = sql_identifier(column)
+    if kind == "BOOLEAN":
+        return f"({name} is not null)"
+    if kind in _NUMBER_TYPES:
+        return f"coalesce(not isnan(cast({name} as double)), false)"
+    return f"coalesce(trim(cast({name} as varchar)) not in ('', '{MARKER}'), false)"
 
 
 CHECKED_SUFFIXES = (".csv", ".parquet", ".xlsx", ".duckdb")
@@ -441,7 +487,8 @@ def check_release_files(folder: Path, rules: Sequence[Rule], workers: int = 0) -
     """Read back every CSV, Parquet, XLSX and DuckDB file under ``folder``: no count below a
     threshold, no statistic on a suppressed row, and no cell suppressed in one place but published
     in another. Raises :class:`ReleaseError` listing what escaped. Files (and a DuckDB file's
-    tables) are read back in ``workers`` processes (0: one per core), typed tables a chunk at a time."""
+    tables) are read back in ``workers`` processes (0: one per core); typed tables are checked by
+    DuckDB where they are (:func:`_typed_findings`), CSV and XLSX files in pandas."""
     return check_release_files_beside(folder, rules, lambda: None, workers)[0]
 
 
@@ -477,8 +524,10 @@ def _check_file(job: ReadBack) -> tuple[list[str], pd.DataFrame | None]:
     violations: list[str] = []
     states: list[pd.DataFrame] = []
     try:
-        for where, frame, first_row in _chunks_in(job):
-            violations += table_violations(frame, job.rules, job.relative + where, first_row)
+        if job.path.suffix.lower() in {".parquet", ".duckdb"}:
+            return _typed_findings(job)
+        for where, frame in _sheets_in(job):
+            violations += table_violations(frame, job.rules, job.relative + where)
             if "metric_id" in frame.columns and "value" in frame.columns and "suppressed" in frame.columns:
                 states.append(_cell_states(frame))
     except Exception as error:  # unreadable output is a failed proof, not a pass
@@ -500,8 +549,7 @@ def _cell_states(frame: pd.DataFrame) -> pd.DataFrame:
             return values.dt.strftime("%Y-%m-%d").fillna("")
         return values.astype(object).where(values.notna(), "").astype(str)
 
-    key = (frame[_KEY] if _KEY in frame.columns else
-           text("org_code") + "|" + text("metric_id") + "|" + text("grain") + "|" + text("period_start"))
+    key = text("org_code") + "|" + text("metric_id") + "|" + text("grain") + "|" + text("period_start")
     return pd.DataFrame({"key": key, "suppressed": _flags(frame["suppressed"]), "published": _present(frame["value"])})
 
 
