@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from pathlib import Path
 
 import duckdb
@@ -338,3 +339,22 @@ def test_an_unreadable_duckdb_snapshot_fails_the_check_with_duckdbs_own_reason(t
     with pytest.raises(ReleaseError, match=r"snapshot.duckdb: could not be read back") as failure:
         check_release_files(tmp_path, [])
     assert "its tables could not be listed" not in str(failure.value)  # DuckDB's reason, not a generic one
+
+
+@pytest.mark.parametrize("fmt", ["csv", "parquet", "duckdb"])
+def test_typed_and_text_files_agree_on_what_is_absent_and_what_is_a_flag(tmp_path, fmt):
+    # DuckDB checks the typed files in SQL and pandas the text ones: a NaN, a blank and the marker
+    # are absent in both, and a flag written as 1 / "true" counts as one.
+    table = _cells(4).assign(rank=[np.nan, None, 2.0, np.nan], value=[None, None, None, 0.9],
+                             suppressed=[1, 1, 1, 0])
+    if fmt == "duckdb":
+        with duckdb.connect(str(tmp_path / "snapshot.duckdb")) as con:
+            con.register("cells", table)
+            con.execute("create schema marts; create table marts.fct_culture_outcomes as select * from cells")
+    else:
+        # as written by hand: the release's CSV writer would put the marker over the leak
+        {"csv": lambda t, p: t.to_csv(p, index=False), "parquet": extracts.write_parquet}[fmt](
+            table, tmp_path / f"cells.{fmt}")
+    with pytest.raises(ReleaseError) as failure:
+        check_release_files(tmp_path, [])
+    assert re.findall(r"row (\d+): suppressed but (\w+)", str(failure.value)) == [("4", "rank")]
