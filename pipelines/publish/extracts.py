@@ -4,20 +4,34 @@
   ``*`` (:data:`pipelines.publish.disclosure.MARKER`); other missing values are empty.
 * Parquet: the typed table (dates as dates); suppressed values are null with ``suppressed``
   true (a typed column cannot hold ``*``).
-* XLSX (xlsxwriter): the same rows as the CSV on a ``Benchmarks`` sheet (split over more sheets
-  beyond Excel's row limit) with a frozen header row, an autofilter, column widths, number formats
-  per unit (percent 0-100, fraction as %, 0-10 scores, counts, FTE) and ``*`` for suppressed
-  cells; a ``Notes`` sheet with the release reference, the suppression rules, metric definitions
+* XLSX: the same rows as the CSV on a ``Benchmarks`` sheet (split over more sheets beyond Excel's
+  row limit) with a frozen header row, an autofilter, column widths, number formats per unit
+  (percent 0-100, fraction as %, 0-10 scores, counts, FTE) and ``*`` for suppressed cells; a
+  ``Notes`` sheet with the release reference, the suppression rules, metric definitions
   (``marts.dim_metric``), methods (``benchmarks.benchmark_methods``) and a column dictionary.
+
+  xlsxwriter writes the workbook except the data rows. Writing a cell through its API costs about
+  4 us, which made the XLSX most of a release's time, so the rows' XML is built a column at a time
+  (numpy decides each cell, one comprehension per column and kind formats them) and put into the
+  sheets xlsxwriter wrote (:func:`write_xlsx`). It is the XML xlsxwriter's constant_memory mode
+  writes for those cells, byte for byte: ``tests/publish/test_xlsx_writer.py`` compares the
+  workbook with one written a cell at a time.
 """
 
 from __future__ import annotations
 
+import io
+import itertools
 import math
+import re
+import shutil
+import tempfile
+import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
+from xml.etree import ElementTree
 
 import numpy as np
 import pandas as pd
@@ -192,72 +206,351 @@ def _width(name: str, values: list[Any]) -> float:
 
 
 PROGRESS_EVERY = 250_000
+#: Table rows whose cells are turned into XML together: enough for the column-wise work to pay off,
+#: few enough that a sheet of a million rows never holds more than one block of cell strings.
+BLOCK_ROWS = 10_000
 
 
 def write_xlsx(table: pd.DataFrame, path: Path, notes: Notes, progress: Callable[[str], Any] | None = None) -> Path:
+    """The formatted workbook; xlsxwriter writes all of it but the data rows, which are added as XML.
+
+    The rules are a cell at a time (see :class:`_DataCells`), but through xlsxwriter's per-cell
+    API they cost about 4 us a cell, most of the time of a release. So xlsxwriter builds the
+    workbook with each data sheet's header row only (formats, widths, frozen pane, autofilter over
+    the full range, the Notes sheet), and the rows' XML, decided column by column, is then put
+    into those sheets (:func:`_add_rows`): the same XML, byte for byte, as xlsxwriter's
+    constant_memory mode writes for the same cells, in about a quarter of the time.
+    """
     import xlsxwriter
 
-    book = xlsxwriter.Workbook(str(path), {
+    package = io.BytesIO()  # the workbook without its data rows: small
+    book = xlsxwriter.Workbook(package, {
         "constant_memory": True, "strings_to_numbers": False, "strings_to_formulas": False,
         "strings_to_urls": False, "nan_inf_to_errors": False,
     })
     formats = _Formats(book)
     plan = _column_plan(table)
-    hidden = suppressed_rows(table)
-    units = (table["unit"].astype(object).to_numpy() if "unit" in table.columns
-             else np.full(len(table), None, dtype=object))
-    unit_formats = {u: formats.number(UNIT_FORMATS.get(str(u), "General")) for u in pd.unique(units)}
-    columns = []
-    for name, kind, _ in plan:
-        if kind == "date":
-            dates = pd.to_datetime(table[name], errors="coerce")
-            columns.append(np.array([None if pd.isna(v) else v.to_pydatetime() for v in dates], dtype=object))
-        else:
-            columns.append(table[name].astype(object).to_numpy())
-    missing = [pd.isna(values) for values in columns]
-    fixed = [formats.number(pattern) if pattern else None for _, _, pattern in plan]
     per_sheet = EXCEL_MAX_ROWS - 1
-    n_sheets = max(1, math.ceil(len(table) / per_sheet))
-    for part in range(n_sheets):
-        sheet = book.add_worksheet(DATA_SHEET if part == 0 else f"{DATA_SHEET} ({part + 1})")
-        first, last = part * per_sheet, min(len(table), (part + 1) * per_sheet)
-        for c, (name, _, _) in enumerate(plan):
-            sheet.set_column(c, c, _width(name, list(columns[c][first:first + 2000])))
+    parts = [(first, min(len(table), first + per_sheet)) for first in range(0, max(len(table), 1), per_sheet)]
+    cells = _DataCells(table, plan, formats, parts)
+    sheets: dict[str, tuple[str, Callable[[BinaryIO], None]]] = {}
+    for part, (first, last) in enumerate(parts):
+        name = DATA_SHEET if part == 0 else f"{DATA_SHEET} ({part + 1})"
+        sheet = book.add_worksheet(name)
+        for c, (column, _, _) in enumerate(plan):
+            sheet.set_column(c, c, _width(column, cells.sample(c, first)))
         sheet.freeze_panes(1, 0)
         sheet.autofilter(0, 0, max(last - first, 1), len(plan) - 1)
         sheet.set_row(0, 30)
-        for c, (name, _, _) in enumerate(plan):
-            sheet.write_string(0, c, name, formats.header)
-        cell_statistics = {c for c, (name, _, _) in enumerate(plan) if name in CELL_STATISTICS}
-        for r in range(first, last):
-            row = r - first + 1
-            if progress is not None and r and r % PROGRESS_EVERY == 0:
-                progress(f"  {path.name}: {r} of {len(table)} rows written")
-            marked = hidden[r]
-            for c, (_, kind, _) in enumerate(plan):
-                if marked and c in cell_statistics:
-                    sheet.write_string(row, c, MARKER, formats.marker)
-                    continue
-                if missing[c][r]:
-                    continue
-                value = columns[c][r]
-                if kind == "text":
-                    sheet.write_string(row, c, str(value))
-                elif kind == "bool":
-                    sheet.write_boolean(row, c, bool(value))
-                elif kind == "date":
-                    sheet.write_datetime(row, c, value, formats.date)
-                elif isinstance(value, (str, bytes)):
-                    sheet.write_string(row, c, str(value))
-                else:
-                    number = float(value)
-                    if not math.isfinite(number):
-                        continue
-                    cell_format = unit_formats[units[r]] if kind == "unit" else fixed[c]
-                    sheet.write_number(row, c, number, cell_format)
+        for c, (column, _, _) in enumerate(plan):
+            sheet.write_string(0, c, column, formats.header)
+
+        def write_rows(out: BinaryIO, part: int = part) -> None:
+            cells.write_rows(part, out, path.name, progress)
+
+        if cells.last_rows[part] is not None:  # else the sheet is complete as it is
+            sheets[name] = (cells.dimension(part), write_rows)
+    # xlsxwriter gives a format its style (xf) index when it writes out a cell using it, and lists
+    # only indexed formats in styles.xml. The data cells do not pass through it, so their formats are
+    # indexed here (Format._get_xf_index, what xlsxwriter calls itself), in the order writing cell by
+    # cell did: styles.xml and each cell's s="..." stay what they were.
+    for cell_format in cells.first_formats:
+        cell_format._get_xf_index()
     _write_notes(book, formats, notes, table)
+    for cell_format in cells.last_row_formats:
+        cell_format._get_xf_index()
     book.close()
+    _add_rows(package, path, sheets)
     return path
+
+
+# What a cell of the data rows holds (_Block.kinds).
+_EMPTY, _NUMBER, _TEXT, _BOOL, _MARKER = range(5)
+
+
+@dataclass
+class _Block:
+    """One column's cells over a block of rows, decided for all of them at once."""
+
+    kinds: np.ndarray  # _EMPTY / _NUMBER / _TEXT / _BOOL / _MARKER per row
+    styles: np.ndarray  # the cell's format as an index into _DataCells.formats; -1: none
+    numbers: np.ndarray  # float64: the value of a number cell
+    values: np.ndarray | None  # object: the value of a text or boolean cell
+
+
+class _DataCells:
+    """The data rows of the workbook as cell XML, with the rules of one cell at a time.
+
+    A suppressed row shows the marker (centred) in every :data:`CELL_STATISTICS` column; a missing
+    value is no cell; text columns are strings, bool columns booleans, date columns Excel dates
+    (``yyyy-mm-dd``); unit columns take the row's unit format (``General`` for another unit),
+    other numeric columns their fixed format; a str / bytes value in a numeric column is a string;
+    a number that is not finite is no cell. Each rule is applied to a column's block of rows with
+    numpy, and the cells' XML is formatted in one comprehension per column and kind.
+    """
+
+    def __init__(self, table: pd.DataFrame, plan: list[tuple[str, str, Any]], formats: _Formats,
+                 parts: list[tuple[int, int]]) -> None:
+        from xlsxwriter.utility import xl_col_to_name
+
+        self.table, self.plan, self.parts = table, plan, parts
+        self.formats: list[Any] = []  # every format a data cell can have; _Block.styles index it
+        self.marker = self._style(formats.marker)
+        self.date = self._style(formats.date)
+        self.fixed = [self._style(formats.number(pattern)) if pattern else -1 for _, _, pattern in plan]
+        units = (table["unit"].astype(object).to_numpy() if "unit" in table.columns
+                 else np.full(len(table), None, dtype=object))
+        codes, uniques = pd.factorize(units, use_na_sentinel=False)
+        by_unit = np.array([self._style(formats.number(UNIT_FORMATS.get(str(u), "General"))) for u in uniques],
+                           dtype=np.int16)
+        self.unit_styles = by_unit[codes]
+        self.hidden = suppressed_rows(table)
+        self.marked = [name in CELL_STATISTICS for name, _, _ in plan]
+        self.columns = [xl_col_to_name(c) for c in range(len(plan))]
+        self._texts: dict[str, str] = {}
+        self._order_formats(formats.header)
+
+    def _style(self, cell_format: Any) -> int:
+        """The format's index in ``formats`` (by identity: _Formats hands out one object per pattern)."""
+        for index, known in enumerate(self.formats):
+            if known is cell_format:
+                return index
+        self.formats.append(cell_format)
+        return len(self.formats) - 1
+
+    def _order_formats(self, header: Any) -> None:
+        """The order in which writing cell by cell gave the data's formats their style index.
+
+        In constant_memory mode xlsxwriter indexes a format when the row using it is flushed:
+        the header row and every data row when the next row is written, but each sheet's last row
+        only at ``close``, after the Notes sheet. ``first_formats`` are indexed before the notes,
+        ``last_row_formats`` after; this also finds each sheet's last row with a cell.
+        """
+        n = len(self.table)
+        written = np.zeros(n, dtype=bool)
+        uses = []  # (part, table row, column, style) of each style's first cell in a part
+        for c in range(len(self.plan)):
+            block = self.block(c, 0, n)
+            written |= block.kinds != _EMPTY
+            for part, (start, stop) in enumerate(self.parts):
+                found, at = np.unique(block.styles[start:stop], return_index=True)
+                uses += [(part, start + i, c, s) for s, i in zip(found.tolist(), at.tolist(), strict=True) if s >= 0]
+        self.last_rows = [start + int(np.flatnonzero(written[start:stop])[-1]) if written[start:stop].any() else None
+                          for start, stop in self.parts]
+        first: dict[int, tuple[int, ...]] = {}
+        for part, row, c, style in uses:
+            key = (1, part, c) if row == self.last_rows[part] else (0, row, c)
+            first[style] = min(key, first.get(style, key))
+        ordered = sorted(first, key=first.__getitem__)
+        self.first_formats = ([header] if self.last_rows[0] is not None else []) + [
+            self.formats[s] for s in ordered if first[s][0] == 0]
+        self.last_row_formats = [self.formats[s] for s in ordered if first[s][0] == 1]
+
+    def sample(self, c: int, first: int) -> list[Any]:
+        """A sheet's first 2000 values of column ``c`` as :func:`_width` measures them."""
+        _, kind, _ = self.plan[c]
+        values = self.table.iloc[first:first + 2000, c]
+        if kind == "date":
+            dates = pd.to_datetime(values, errors="coerce")
+            return [None if pd.isna(v) else v.to_pydatetime() for v in dates]
+        return list(values.astype(object).to_numpy())
+
+    def block(self, c: int, start: int, stop: int) -> _Block:
+        """What each of table rows ``start:stop`` holds in column ``c``."""
+        _, kind, _ = self.plan[c]
+        column = self.table.iloc[start:stop, c]
+        size = stop - start
+        kinds = np.zeros(size, dtype=np.int8)
+        styles = np.full(size, -1, dtype=np.int16)
+        numbers = np.zeros(size)
+        values = None
+        marker = self.hidden[start:stop] if self.marked[c] else np.zeros(size, dtype=bool)
+        if kind in ("text", "bool"):
+            values = column.astype(object).to_numpy()
+            kinds[~pd.isna(values)] = _TEXT if kind == "text" else _BOOL
+        elif kind == "date":
+            numbers, present = _excel_serials(column)
+            kinds[present] = _NUMBER
+        elif pd.api.types.is_numeric_dtype(column):
+            numbers = column.to_numpy(dtype="float64", na_value=np.nan)
+            kinds[np.isfinite(numbers)] = _NUMBER
+        else:  # numbers in an object column: a str / bytes among them is written as a string
+            values = column.astype(object).to_numpy()
+            for i in np.flatnonzero(~pd.isna(values) & ~marker).tolist():
+                if isinstance(values[i], (str, bytes)):
+                    kinds[i] = _TEXT
+                elif math.isfinite(number := float(values[i])):
+                    kinds[i], numbers[i] = _NUMBER, number
+        is_number = kinds == _NUMBER
+        if kind == "unit":
+            styles[is_number] = self.unit_styles[start:stop][is_number]
+        elif kind == "date":
+            styles[is_number] = self.date
+        elif kind == "number":
+            styles[is_number] = self.fixed[c]
+        kinds[marker] = _MARKER
+        styles[marker] = self.marker
+        return _Block(kinds, styles, numbers, values)
+
+    def dimension(self, part: int) -> str:
+        """The used range of a data sheet (``<dimension ref>``): header row to its last row with a cell."""
+        from xlsxwriter.utility import xl_range
+
+        start, _ = self.parts[part]
+        last = self.last_rows[part]
+        return xl_range(0, 0, 0 if last is None else last - start + 1, len(self.plan) - 1)
+
+    def write_rows(self, part: int, out: BinaryIO, name: str, progress: Callable[[str], Any] | None) -> None:
+        """The ``<row>`` elements of a data sheet, UTF-8, a block of rows at a time."""
+        start, stop = self.parts[part]
+        marks = range(max(PROGRESS_EVERY, -(-start // PROGRESS_EVERY) * PROGRESS_EVERY), stop, PROGRESS_EVERY)
+        bounds = sorted({*range(start, stop, BLOCK_ROWS), *marks, stop})
+        for first, last in itertools.pairwise(bounds):
+            if progress is not None and first in marks:
+                progress(f"  {name}: {first} of {len(self.table)} rows written")
+            out.write(self.rows_xml(part, first, last).encode("utf-8"))
+
+    def rows_xml(self, part: int, start: int, stop: int) -> str:
+        """Table rows ``start:stop`` as the ``<row>`` elements of their sheet (none for a row without cells)."""
+        numbers = np.arange(start - self.parts[part][0] + 2, stop - self.parts[part][0] + 2)
+        width = len(self.plan)
+        grid = np.full((stop - start, width + 2), "", dtype=object)  # <row>, the cells, </row>
+        written = np.zeros(stop - start, dtype=bool)
+        for c in range(width):
+            block = self.block(c, start, stop)
+            written |= block.kinds != _EMPTY
+            self._cells_xml(c, block, numbers, grid[:, c + 1])
+        grid[written, 0] = np.array([f'<row r="{n}">' for n in numbers[written].tolist()], dtype=object)
+        grid[written, width + 1] = "</row>"
+        if len(self._texts) > 100_000:  # strings are cached for repeats; a column of distinct ones would grow it
+            self._texts.clear()
+        return "".join(grid.ravel().tolist())
+
+    def _cells_xml(self, c: int, block: _Block, numbers: np.ndarray, out: np.ndarray) -> None:
+        """Each cell's ``<c>`` element (as xlsxwriter writes it) into ``out``, a kind at a time."""
+        col = self.columns[c]
+        for kind in np.unique(block.kinds).tolist():
+            if kind == _EMPTY:
+                continue
+            at = np.flatnonzero(block.kinds == kind)
+            rows = numbers[at].tolist()
+            if kind == _NUMBER:
+                styles = block.styles[at]
+                mids = {s: f'" s="{self.formats[s]._get_xf_index()}"><v>' for s in np.unique(styles).tolist()}
+                values = block.numbers[at].tolist()
+                if len(mids) == 1:
+                    (mid,) = mids.values()
+                    cells = [f'<c r="{col}{n}{mid}{x:.16G}</v></c>' for n, x in zip(rows, values, strict=True)]
+                else:
+                    cells = [f'<c r="{col}{n}{mids[s]}{x:.16G}</v></c>'
+                             for n, s, x in zip(rows, styles.tolist(), values, strict=True)]
+            elif kind == _TEXT:
+                texts, known = self._texts, self._texts.get
+                strings = map(str, block.values[at].tolist())
+                cells = [f'<c r="{col}{n}" t="inlineStr">{known(s) or texts.setdefault(s, _inline_string(s))}</c>'
+                         for n, s in zip(rows, strings, strict=True)]
+            elif kind == _BOOL:
+                cells = [f'<c r="{col}{n}" t="b"><v>{1 if v else 0}</v></c>'
+                         for n, v in zip(rows, block.values[at].tolist(), strict=True)]
+            else:
+                marker = f'" s="{self.formats[self.marker]._get_xf_index()}" t="inlineStr">{_inline_string(MARKER)}</c>'
+                cells = [f'<c r="{col}{n}{marker}' for n in rows]
+            out[at] = np.array(cells, dtype=object)
+
+
+_EXCEL_EPOCH = np.datetime64("1899-12-31", "us")
+_DAY_US = 86_400_000_000
+
+
+def _excel_serials(column: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """A datetime column as Excel serial dates (and where it has a value), the float xlsxwriter's
+    ``write_datetime`` computes from the Python datetime (microseconds; 1900 date system)."""
+    if getattr(column.dtype, "tz", None) is not None and column.notna().any():
+        raise TypeError(f"{column.name}: Excel has no time zones; write naive datetimes")
+    values = column.to_numpy(dtype="datetime64[us]")
+    present = ~np.isnat(values)
+    micros = np.where(present, (values - _EXCEL_EPOCH).astype(np.int64), 0)
+    days, rest = np.divmod(micros, _DAY_US)
+    seconds, fraction = np.divmod(rest, 1_000_000)
+    serials = days + (seconds.astype(np.float64) + fraction.astype(np.float64) / 1e6) / 86400
+    serials[days == 1] -= 1  # xlsxwriter reads a datetime on 1900-01-01 as a time-only value
+    serials[serials > 59] += 1  # Excel's 1900-02-29
+    return serials, present
+
+
+# xlsxwriter's escaping of an inline string (Worksheet._write_cell, XMLwriter._xml_inline_string).
+_ESCAPE_LIKE = re.compile("(_x[0-9a-fA-F]{4}_)")
+_CONTROL_CHARACTERS = re.compile(r"([\x00-\x08\x0b-\x1f])")
+_EDGE_WHITESPACE = re.compile(r"^\s|\s$")
+_XLSX_STRING_MAX = 32767  # UTF-16 units
+
+
+def _inline_string(value: str) -> str:
+    """The ``<is>`` element of a string cell, as xlsxwriter's constant_memory mode writes it.
+
+    Excel's 32767-unit limit truncates; control characters become ``_xHHHH_`` (and a literal
+    ``_xHHHH_`` is escaped as ``_x005F_xHHHH_``); leading or trailing whitespace is preserved;
+    ``&``, ``<`` and ``>`` are escaped.
+    """
+    if len(value) > _XLSX_STRING_MAX // 2 and len(value.encode("utf-16-le", "surrogatepass")) // 2 > _XLSX_STRING_MAX:
+        units = 0
+        for index, char in enumerate(value):
+            units += 2 if ord(char) > 0xFFFF else 1
+            if units > _XLSX_STRING_MAX:
+                value = value[:index]
+                break
+    value = _ESCAPE_LIKE.sub(r"_x005F\1", value)
+    value = _CONTROL_CHARACTERS.sub(lambda match: f"_x{ord(match.group(1)):04X}_", value)
+    value = value.replace("\ufffe", "_xFFFE_").replace("\uffff", "_xFFFF_")
+    space = ' xml:space="preserve"' if _EDGE_WHITESPACE.search(value) else ""
+    value = value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return f"<is><t{space}>{value}</t></is>"
+
+
+_MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
+_RELATIONSHIP = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}id"
+
+
+def _sheet_members(package: zipfile.ZipFile) -> dict[str, str]:
+    """Worksheet name -> its XML in the package, as ``xl/workbook.xml`` and its relationships say."""
+    workbook = ElementTree.fromstring(package.read("xl/workbook.xml"))
+    relationships = ElementTree.fromstring(package.read("xl/_rels/workbook.xml.rels"))
+    targets = {rel.get("Id"): str(rel.get("Target")) for rel in relationships}
+    members = {}
+    for sheet in workbook.iter(f"{_MAIN}sheet"):
+        target = targets[sheet.get(_RELATIONSHIP)]
+        members[str(sheet.get("name"))] = target.lstrip("/") if target.startswith("/") else f"xl/{target}"
+    return members
+
+
+def _add_rows(package: io.BytesIO, path: Path, sheets: dict[str, tuple[str, Callable[[BinaryIO], None]]]) -> None:
+    """Write the package to ``path`` with each named sheet's rows inserted and its dimension set.
+
+    Every other member is copied unchanged (name, timestamp, compression). A sheet's XML goes
+    through a temporary file so its size is known before it enters the zip: Zip64 is then used
+    only for a member that needs it (over 2 GB), as Excel prefers.
+    """
+    with zipfile.ZipFile(package) as source, \
+            zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED, allowZip64=True) as target:
+        rows_of = {member: sheets[name] for name, member in _sheet_members(source).items() if name in sheets}
+        for info in source.infolist():
+            copy = zipfile.ZipInfo(info.filename, info.date_time)
+            copy.compress_type, copy.external_attr = info.compress_type, info.external_attr
+            data = source.read(info)
+            if info.filename not in rows_of:
+                target.writestr(copy, data)
+                continue
+            dimension, write_rows = rows_of[info.filename]
+            head, tail = data.split(b"</sheetData>", 1)
+            head = re.sub(rb'<dimension ref="[^"]*"/>', f'<dimension ref="{dimension}"/>'.encode(), head, count=1)
+            with tempfile.TemporaryFile() as xml:
+                xml.write(head)
+                write_rows(xml)
+                xml.write(b"</sheetData>" + tail)
+                copy.file_size = xml.tell()
+                xml.seek(0)
+                with target.open(copy, "w") as member:
+                    shutil.copyfileobj(xml, member, 1 << 20)
 
 
 def _write_notes(book: Any, formats: _Formats, notes: Notes, table: pd.DataFrame) -> None:
