@@ -93,6 +93,7 @@ class TreeMonitor:
             self._stop.wait(self.interval)
 
     def __enter__(self) -> TreeMonitor:
+        self.reference_seconds = [reference_loop_seconds()]
         self._cpu0 = _children_cpu()
         self._t0 = time.perf_counter()
         self._thread.start()
@@ -103,6 +104,7 @@ class TreeMonitor:
         self._stop.set()
         self._thread.join()
         self.cpu_seconds = _children_cpu() - self._cpu0
+        self.reference_seconds.append(reference_loop_seconds())
 
     @property
     def peak_mib(self) -> float:
@@ -111,6 +113,20 @@ class TreeMonitor:
     @property
     def mean_load(self) -> float:
         return round(statistics.fmean(self.loads), 2) if self.loads else os.getloadavg()[0]
+
+
+def reference_loop_seconds(steps: int = 3_000_000) -> float:
+    """Seconds this machine takes for a fixed piece of pure-Python work, right now.
+
+    The machines are virtual and shared: within one session this loop took from 0.14 to 0.5 s with
+    nothing of ours running, and every figure moved with it. Each measured run records it before
+    and after, so a figure can be read against the speed it was measured at.
+    """
+    started = time.perf_counter()
+    total = 0
+    for step in range(steps):
+        total += step * step
+    return round(time.perf_counter() - started, 3)
 
 
 def _children_cpu() -> float:
@@ -125,6 +141,7 @@ class Measurement:
     cpu_seconds: list[float] = field(default_factory=list)
     peak_mib: list[float] = field(default_factory=list)
     loads: list[float] = field(default_factory=list)
+    reference_seconds: list[list[float]] = field(default_factory=list)
     notes: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
     ratio_to_floor: float | None = None
@@ -135,6 +152,7 @@ class Measurement:
         self.cpu_seconds.append(round(monitor.cpu_seconds, 2))
         self.peak_mib.append(monitor.peak_mib)
         self.loads.append(monitor.mean_load)
+        self.reference_seconds.append(monitor.reference_seconds)
 
     @property
     def median(self) -> float | None:
@@ -150,6 +168,7 @@ class Measurement:
             "peak_mib": max(self.peak_mib) if self.peak_mib else None,
             "ratio_to_floor": self.ratio_to_floor,
             "mean_load_1min": self.loads,
+            "reference_loop_seconds": self.reference_seconds,
             "ok": self.ok,
             "notes": self.notes,
             **({"details": self.extra} if self.extra else {}),
