@@ -106,6 +106,20 @@ def _runs(signs: np.ndarray, min_len: int) -> list[tuple[int, int, int]]:
     return out
 
 
+def _in_two_of_three(flags: np.ndarray) -> np.ndarray:
+    """Per point, whether a window of three consecutive points that holds it has two or more flags
+    (windows start at each point up to the third from last; a series of two is one window)."""
+    n = flags.size
+    starts = max(n - 2, 1)
+    padded = np.zeros(n + 4, dtype=np.int8)
+    padded[2:n + 2] = flags
+    window = padded[2:starts + 2] + padded[3:starts + 3] + padded[4:starts + 4]  # window at each start
+    qualifies = np.zeros(n + 2, dtype=bool)
+    qualifies[2:starts + 2] = window >= 2
+    # a point is in the windows starting at it and at the one or two points before it
+    return qualifies[2:n + 2] | qualifies[1:n + 1] | qualifies[0:n]
+
+
 def _side(sign: int) -> str:
     return "high" if sign > 0 else "low"
 
@@ -190,12 +204,8 @@ def xmr(
             high &= x <= upl
             low &= x >= lpl
         for flags, label in ((high, "high"), (low, "low")):
-            for start in range(max(n - 2, 1)):
-                window = range(start, min(start + 3, n))
-                if sum(bool(flags[i]) for i in window) >= 2:
-                    for i in window:
-                        if flags[i]:
-                            two3[i] = label
+            for i in np.flatnonzero(flags & _in_two_of_three(flags)).tolist():
+                two3[i] = label
 
     special: list[Side] = []
     for i in range(n):

@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import math
 
+import hypothesis
+import numpy as np
 import pytest
+from hypothesis import strategies as st
 
 from pipelines.stats import assurance_icon, variation_icon, xmr
 
@@ -207,3 +210,36 @@ def test_result_is_frozen():
     result = chart([0.5])
     with pytest.raises(AttributeError):
         result.mean = 0  # type: ignore[misc]
+
+
+def _two_of_three_one_window_at_a_time(flags: list[bool]) -> list[bool]:
+    """The rule as NHSRplotthedots states it, window by window: the reference for the vector form."""
+    n, marked = len(flags), [False] * len(flags)
+    for start in range(max(n - 2, 1)):
+        window = range(start, min(start + 3, n))
+        if sum(flags[i] for i in window) >= 2:
+            for i in window:
+                marked[i] = marked[i] or flags[i]
+    return marked
+
+
+@hypothesis.settings(max_examples=300, deadline=None, database=None, derandomize=True)
+@hypothesis.given(st.lists(st.booleans(), min_size=2, max_size=40))
+def test_two_of_three_marks_the_same_points_as_checking_each_window_in_turn(flags):
+    from pipelines.stats.spc import _in_two_of_three
+
+    array = np.array(flags, dtype=bool)
+    assert (array & _in_two_of_three(array)).tolist() == _two_of_three_one_window_at_a_time(flags)
+
+
+def test_float_arrays_are_checked_as_arrays_with_the_same_messages():
+    from pipelines.stats._validate import float_array
+
+    values = np.array([1.0, np.nan, 2.5])
+    assert np.array_equal(float_array("f", "values", values), values, equal_nan=True)
+    assert float_array("f", "values", values) is not values  # a copy: callers may write to it
+    with pytest.raises(ValueError, match="finite") as failure:
+        float_array("f", "values", np.array([1.0, -np.inf]))
+    assert "-inf" in str(failure.value)
+    with pytest.raises(ValueError, match="non-missing"):
+        float_array("f", "values", values, allow_missing=False)
