@@ -36,6 +36,17 @@ def _load_note(results: dict[str, Any]) -> str:
             f"{max(loads) if loads else '?'} on 2 cores: the benchmark's own processes).")
 
 
+def _speed_note(results: dict[str, Any]) -> str:
+    """How fast the machine was during the measured runs, from the reference loop each recorded."""
+    loops = [x for m in results["measurements"] for pair in (m.get("reference_loop_seconds") or []) for x in pair]
+    if not loops:
+        return ""
+    return (f"\nThe machine's speed during the runs: a fixed pure-Python loop (`reference_loop_seconds`, timed "
+            f"before and after each measured run) took {min(loops)}-{max(loops)} s. These virtual machines are "
+            "shared and their speed drifts (the same loop took 0.14-0.5 s within one session), so compare runs "
+            "by their ratio to the floor measured alongside, or by this loop.\n")
+
+
 def _runner_start(run: dict[str, Any]) -> dict[str, float]:
     """The DAG runner's start as a stage row, when the run recorded it."""
     seconds = run.get("runner_start_seconds")
@@ -153,7 +164,7 @@ the test suite and no test asserts on time. `--quick` is a smoke run (scale 1, 1
 | load average at start / end | {machine.get('load_average_at_start')} / {results.get('load_average_at_end', '-')} |
 
 {_load_note(results)}
-
+{_speed_note(results)}
 ## Method
 
 - **Synthetic publisher**: `build_site(World(scale, years))` written once per (scale, years) under the work

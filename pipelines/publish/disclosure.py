@@ -444,8 +444,8 @@ def _sql_findings(con: Any, relation: str, params: list[Any], row: str, where: s
                              f"{rule.threshold:g} ({rule.rule_id})")
     if "suppressed" not in types:
         return found, None
-    suppressed = _flag_sql("suppressed", types["suppressed"])
-    shown = [(name, _present_sql(name, types[name])) for name in CELL_STATISTICS if name in types]
+    suppressed = _as_sql(_FLAG_SQL, "suppressed", types["suppressed"])
+    shown = [(name, _as_sql(_PRESENT_SQL, name, types[name])) for name in CELL_STATISTICS if name in types]
     if shown:
         leaks = ask(f"select {row}, {', '.join(sql for _, sql in shown)} from {relation} "
                     f"where {suppressed} and ({' or '.join(sql for _, sql in shown)}) order by 1")
@@ -455,29 +455,25 @@ def _sql_findings(con: Any, relation: str, params: list[Any], row: str, where: s
     if "value" not in types:
         return found, None
     states = con.execute(f"select {_KEY_SQL} as key, bool_or({suppressed}) as suppressed, "
-                         f"bool_or({_present_sql('value', types['value'])}) as published from {relation} group by 1",
+                         f"bool_or({_as_sql(_PRESENT_SQL, 'value', types['value'])}) as published from {relation} group by 1",
                          params).df()
     return found, states.astype({"key": object})
 
 
-def _flag_sql(column: str, kind: str) -> str:
-    """:func:`_flags` in SQL: True / "True" / 1 is a flag; false, missing, NaN and "" are not."""
-    name = sql_identifier(column)
-    if kind == "BOOLEAN":
-        return f"coalesce({name}, false)"
-    if kind in _NUMBER_TYPES:
-        return f"coalesce(cast({name} as double) <> 0 and not isnan(cast({name} as double)), false)"
-    return f"coalesce(lower(trim(cast({name} as varchar))) in ('true', 't', '1', 'yes'), false)"
+#: :func:`_flags` in SQL by the column's kind: True / "True" / 1 is a flag; false, missing, NaN and "" are not.
+_FLAG_SQL = {"BOOLEAN": "coalesce({c}, false)",
+             "number": "coalesce(cast({c} as double) <> 0 and not isnan(cast({c} as double)), false)",
+             "text": "coalesce(lower(trim(cast({c} as varchar))) in ('true', 't', '1', 'yes'), false)"}
+#: :func:`_present` in SQL by the column's kind: a published value is not null (nor NaN), blank or the marker.
+_PRESENT_SQL = {"BOOLEAN": "({c} is not null)",
+                "number": "coalesce(not isnan(cast({c} as double)), false)",
+                "text": f"coalesce(trim(cast({{c}} as varchar)) not in ('', '{MARKER}'), false)"}
 
 
-def _present_sql(column: str, kind: str) -> str:
-    """:func:`_present` in SQL: a published value is not null (nor NaN), not blank, not the marker."""
-    name = sql_identifier(column)
-    if kind == "BOOLEAN":
-        return f"({name} is not null)"
-    if kind in _NUMBER_TYPES:
-        return f"coalesce(not isnan(cast({name} as double)), false)"
-    return f"coalesce(trim(cast({name} as varchar)) not in ('', '{MARKER}'), false)"
+def _as_sql(test: dict[str, str], column: str, kind: str) -> str:
+    """``test`` (:data:`_FLAG_SQL`, :data:`_PRESENT_SQL`) of ``column``, whose DuckDB type is ``kind``."""
+    family = kind if kind == "BOOLEAN" else "number" if kind in _NUMBER_TYPES else "text"
+    return test[family].format(c=sql_identifier(column))
 
 
 CHECKED_SUFFIXES = (".csv", ".parquet", ".xlsx", ".duckdb")
