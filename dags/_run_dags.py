@@ -194,11 +194,17 @@ def _only_recent_api_versions() -> None:
     kept = every[:RECENT_API_VERSIONS]
     if len(every) <= RECENT_API_VERSIONS + 1 or API_VERSION not in {version.value for version in kept}:
         return
-    for version in every:  # each change may belong to one bundle, and Airflow's has bound them all
-        for change in version.changes:
-            change._bound_version_bundle = None
-    versions.bundle = VersionBundle(HeadVersion(), *(Version(version.value, *version.changes) for version in kept),
-                                    Version(every[RECENT_API_VERSIONS].value))
+    changes = [change for version in every for change in version.changes]
+    full = versions.bundle
+    for change in changes:  # a change may belong to one bundle, and Airflow's has bound them all
+        change._bound_version_bundle = None
+    try:
+        versions.bundle = VersionBundle(HeadVersion(), *(Version(version.value, *version.changes) for version in kept),
+                                        Version(every[RECENT_API_VERSIONS].value))
+    except Exception:
+        for change in changes:  # Airflow's own bundle, whole, for the app built without the trim
+            change._bound_version_bundle = full
+        raise
 
 
 def _dags_test(args: argparse.Namespace, dag_id: str, progress: Callable[[str], object]) -> int:
