@@ -312,17 +312,17 @@ def ensure_bi_role(settings: Settings) -> dict[str, Any]:
 BENCHMARK_INDEXES = (("org_code", "metric_id", "period_start"), ("metric_id", "period_start", "comparator"))
 
 
-def publish_postgres(settings: Settings, benchmark_table: pd.DataFrame,
+def prepare_postgres(settings: Settings, benchmark_table: pd.DataFrame,
                      progress: Callable[[str], Any] = print) -> dict[str, Any]:
-    """The release's benchmark tables into ``benchmarks`` (built aside, swapped in atomically)."""
+    """The release's benchmark tables built aside in ``benchmarks_next``, nothing live changed: the
+    release swaps them in (:func:`swap_benchmarks_schema`) once its files are verified, just before
+    ``latest`` moves, so PostgreSQL never shows a release that did not complete."""
     role = ensure_bi_role(settings)
     built = build_next_schema(settings, benchmark_table, role["role"])
-    progress(f"PostgreSQL: {NEXT_SCHEMA} built ({built['rows']} benchmark rows); swapping it in")
-    swapped = swap_benchmarks_schema(settings)
-    progress(f"PostgreSQL: {BENCHMARK_SCHEMA} replaced in one transaction; BI role {role['role']} can read "
-             f"{', '.join(role['read'])}")
+    progress(f"PostgreSQL: {NEXT_SCHEMA} built ({built['rows']} benchmark rows); it is swapped in with `latest`")
     return {"database": settings.warehouse.postgres_dbname, "bi_role": role, "next_schema": built,
-            "swap": swapped}
+            "swap": {"schema": BENCHMARK_SCHEMA, "transaction": "single, all-or-nothing",
+                     "when": "after the release's files are verified, just before latest moves to it"}}
 
 
 def build_next_schema(settings: Settings, benchmark_table: pd.DataFrame, role: str) -> dict[str, Any]:

@@ -223,7 +223,7 @@ def write_release_contents(settings: Settings, folder: Path, progress: Callable[
     progress(f"disclosure check: {check['files_checked']} files read back, nothing below a threshold")
     postgres = None
     if settings.warehouse.target == "postgres":
-        postgres = bi.publish_postgres(settings, table, progress)
+        postgres = bi.prepare_postgres(settings, table, progress)
 
     tables = [p for p in folder.rglob("*") if p.is_file() and p.suffix in {".csv", ".parquet"}
               and "docs" not in p.relative_to(folder).parts]

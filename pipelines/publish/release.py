@@ -18,6 +18,7 @@ import re
 import shutil
 import subprocess
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -152,6 +153,20 @@ def source_extracts(settings: Settings) -> tuple[list[dict[str, Any]], list[dict
     return extracts, warnings
 
 
+def _swap_postgres_in(settings: Settings, folder: Path, progress: Callable[[str], Any]) -> None:
+    """The release's PostgreSQL tables swapped in with its files: when the swap fails, the verified
+    folder goes too, so `latest`, the files and PostgreSQL all stay on the previous release."""
+    from pipelines.publish.bi import swap_benchmarks_schema
+
+    try:
+        swapped = swap_benchmarks_schema(settings)
+    except BaseException:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
+    progress(f"PostgreSQL: {swapped['schema']} replaced in one transaction (tables replaced: "
+             f"{', '.join(swapped['replaced_tables']) or 'none'})")
+
+
 def publish_release(settings: Settings, progress=log.info) -> dict[str, Any]:
     """Write, verify and switch to a new release; returns its id and where it is."""
     from pipelines.publish.contents import write_release_contents
@@ -178,7 +193,7 @@ def publish_release(settings: Settings, progress=log.info) -> dict[str, Any]:
                         "icb_codes": list(settings.network.icb_codes),
                         "region_codes": list(settings.network.region_codes)},
             "warehouse": settings.warehouse.target,
-        "synthetic_data": settings.publishing.synthetic_data,
+            "synthetic_data": settings.publishing.synthetic_data,
             "source_extracts": extracts,
             "validation_warnings": warnings,
             **contents.get("manifest", {}),
@@ -191,6 +206,8 @@ def publish_release(settings: Settings, progress=log.info) -> dict[str, Any]:
         # A failed release leaves nothing behind (a killed one is cleared by the next run).
         shutil.rmtree(staging, ignore_errors=True)
         raise
+    if settings.warehouse.target == "postgres":
+        _swap_postgres_in(settings, published / release_id, progress)
     switch_latest(published, release_id)
     removed = apply_retention(settings)
     progress(f"release {release_id} published at {published / release_id} (latest); removed old: {removed or 'none'}")

@@ -15,6 +15,7 @@ import pytest
 from test_release_contents import ROOT, no_packs
 
 from pipelines.config import load_settings
+from pipelines.publish import release
 from pipelines.publish.release import ReleaseError, list_releases, publish_release, verify
 
 pytestmark = pytest.mark.postgres
@@ -193,3 +194,26 @@ def test_the_published_benchmark_table_is_indexed_for_the_dashboards_once_per_ac
     plan = "\n".join(row[0] for row in sql(
         settings, "explain select * from benchmarks.benchmark_table where org_code = 'RC9' and metric_id = 'x'"))
     assert "Index" in plan, plan
+
+
+def test_a_release_that_fails_after_its_tables_are_built_leaves_postgres_on_the_previous_release(
+        warehouse, monkeypatch):
+    """PostgreSQL's benchmarks were once swapped in before the release's files were verified: a
+    release failing then left PostgreSQL on it and `latest` on the one before."""
+    no_packs(monkeypatch)
+    settings = warehouse
+    published = settings.paths.published
+    if not (published / "latest").is_symlink():
+        publish_release(settings, progress=lambda line: None)
+    latest = os.readlink(published / "latest")
+    before = schema_oid(settings, "benchmarks")
+
+    def planted_failure(folder: Path) -> None:
+        raise ReleaseError(f"release {folder.name}: a file does not match its manifest hash (planted)")
+
+    monkeypatch.setattr(release, "verify", planted_failure)
+    with pytest.raises(ReleaseError, match="planted"):
+        publish_release(settings, progress=lambda line: None)
+    assert schema_oid(settings, "benchmarks") == before
+    assert os.readlink(published / "latest") == latest
+    assert [r["release_id"] for r in list_releases(settings)][0] == latest
