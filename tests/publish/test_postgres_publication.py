@@ -9,6 +9,7 @@ import os
 import sys
 import uuid
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import pytest
@@ -149,16 +150,20 @@ def test_publish_on_postgres_swaps_benchmarks_in_and_the_bi_role_reads_only_mart
     assert types["period_start"] == "DATE" and types["value"] == "DOUBLE"
 
 
+def _a_published_release(warehouse, monkeypatch) -> tuple[Any, Path, str, int | None]:
+    """Settings, the published folder, the `latest` release and the live ``benchmarks`` schema's oid,
+    publishing a first release (without packs) when there is none yet."""
+    no_packs(monkeypatch)
+    published = warehouse.paths.published
+    if not (published / "latest").is_symlink():
+        publish_release(warehouse, progress=lambda line: None)
+    return warehouse, published, os.readlink(published / "latest"), schema_oid(warehouse, "benchmarks")
+
+
 def test_the_benchmarks_swap_is_all_or_nothing(warehouse, monkeypatch):
     """A view someone built on the live benchmark table makes the drop of the old tables fail after
     both renames: the transaction rolls back, the old schema stays, the release fails, `latest` stays."""
-    no_packs(monkeypatch)
-    settings = warehouse
-    published = settings.paths.published
-    if not (published / "latest").is_symlink():
-        publish_release(settings, progress=lambda line: None)
-    latest = os.readlink(published / "latest")
-    before = schema_oid(settings, "benchmarks")
+    settings, published, latest, before = _a_published_release(warehouse, monkeypatch)
     content = sql(settings, "select count(*), sum(coalesce(value, 0)) from benchmarks.benchmark_table")
     sql(settings, "create view public.team_dashboard as select org_code, value from benchmarks.benchmark_table")
     try:
@@ -200,13 +205,7 @@ def test_a_release_that_fails_after_its_tables_are_built_leaves_postgres_on_the_
         warehouse, monkeypatch):
     """PostgreSQL's benchmarks were once swapped in before the release's files were verified: a
     release failing then left PostgreSQL on it and `latest` on the one before."""
-    no_packs(monkeypatch)
-    settings = warehouse
-    published = settings.paths.published
-    if not (published / "latest").is_symlink():
-        publish_release(settings, progress=lambda line: None)
-    latest = os.readlink(published / "latest")
-    before = schema_oid(settings, "benchmarks")
+    settings, published, latest, before = _a_published_release(warehouse, monkeypatch)
 
     def planted_failure(folder: Path) -> None:
         raise ReleaseError(f"release {folder.name}: a file does not match its manifest hash (planted)")
