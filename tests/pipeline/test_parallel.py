@@ -90,7 +90,7 @@ import os, sys, time
 from pipelines.parallel import process_map
 
 def _slow(item):
-    print(os.getpid(), flush=True)
+    os.write(1, f"{os.getpid()}\\n".encode())  # one write: the two workers' lines cannot interleave
     time.sleep(120)
     return item
 
@@ -109,7 +109,10 @@ def test_workers_end_when_the_process_that_forked_them_is_killed(tmp_path):
     script.write_text(PARENT)
     parent = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, text=True,
                               cwd=Path(__file__).resolve().parents[2])
-    workers = [int(parent.stdout.readline()) for _ in range(2)]
+    workers: list[int] = []
+    while len(workers) < 2 and (line := parent.stdout.readline()):
+        workers += [int(line)] if line.strip() else []
+    assert len(workers) == 2, f"the workers did not say who they are: {workers}"
     os.kill(parent.pid, signal.SIGKILL)
     parent.wait()
     parent.stdout.close()
