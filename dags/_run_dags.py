@@ -22,6 +22,7 @@ import argparse
 import gc
 import json
 import os
+import select
 import sys
 import time
 from collections.abc import Callable
@@ -40,6 +41,8 @@ def run_dags(dag_ids: list[str], progress: Callable[[str], object] = print,
     validates its own source's files, and their loads queue for the DuckDB file one extract at a
     time (:mod:`pipelines.warehouse.writer_lock`), as the one-slot ``warehouse_writer`` pool
     serialises them under a scheduler. Any other DAG runs alone, after everything before it.
+    What only the transform and publish DAGs use is imported while the ingest DAGs run
+    (:data:`LATER_IMPORTS`): starting Airflow uses one core, and the ingests leave some of the other.
     """
     began = time.perf_counter()
     from airflow.cli.cli_parser import get_parser
@@ -47,45 +50,70 @@ def run_dags(dag_ids: list[str], progress: Callable[[str], object] = print,
     parser = get_parser()
     _import_once()
     files = _dag_files()
-    # What is loaded now lives as long as the run: the forks' garbage collector need not walk it,
-    # which would also write to (and so copy) every page of it in each fork (Python's advice for
-    # processes that fork: gc.freeze() before forking).
-    gc.freeze()
+    later = list(LATER_IMPORTS) if any(not dag_id.startswith("ingest_") for dag_id in dag_ids) else []
+    if not any(dag_id.startswith("ingest_") for dag_id in dag_ids):
+        _import_later(later)
     progress(f"{STARTED} {time.perf_counter() - began:.1f} s (paid once for every DAG below)")
     slots = max(1, parallel or os.cpu_count() or 1)
     results: dict[str, dict[str, float | str]] = {}
-    running: dict[int, tuple[str, float]] = {}
+    running: dict[int, str] = {}
+    starts: dict[str, float] = {}
     memory = _TreeMemory().start()
+    # Each DAG's fork reports its own wall time here as it ends: this process may be importing
+    # when one ends, and would otherwise count the import in that DAG's time.
+    reports, report = os.pipe()
+    ended: dict[str, float] = {}
 
-    def finish_one() -> str:
-        child, status = os.wait()
-        dag_id, started = running.pop(child)
+    def finish_one(block: bool = True) -> str | None:
+        child, status = os.waitpid(-1, 0 if block else os.WNOHANG)
+        if child == 0:
+            return None
+        dag_id = running.pop(child)
         peak_mib = memory.forget(dag_id)
         state = "success" if os.waitstatus_to_exitcode(status) == 0 else "failed"
-        seconds = round(time.perf_counter() - started, 2)
+        ended.update(_read_reports(reports))
+        # (a fork that died before it could report: its time as seen from here)
+        seconds = round(ended.pop(dag_id, time.perf_counter() - starts[dag_id]), 2)
         results[dag_id] = {"state": state, "seconds": seconds, "peak_mib": peak_mib}
         progress(f"   {dag_id}: {state} in {seconds:.1f} s (peak memory {peak_mib:,.0f} MiB "
                  f"with child processes{', other DAGs included' if running else ''})")
         return state
 
+    def wait_for_a_slot(concurrent: bool) -> None:
+        """Until this DAG may start; imports what is left for later meanwhile (the DAGs already running
+        keep going, and any that ends is reaped after the import)."""
+        while running and (len(running) >= slots or not concurrent):
+            if later and concurrent:
+                _import_later(later, limit=1)
+                while running and finish_one(block=False):
+                    pass
+            else:
+                finish_one()
+
     try:
         for number, dag_id in enumerate(dag_ids, start=1):
             concurrent = dag_id.startswith("ingest_")
-            while running and (len(running) >= slots or not concurrent):
-                finish_one()
+            wait_for_a_slot(concurrent)
+            if not concurrent:
+                _import_later(later)
+            # What is loaded by now lives as long as the run: the forks' garbage collector need not
+            # walk it, which would also write to (and so copy) every page of it in each fork
+            # (Python's advice for processes that fork: gc.freeze() before forking).
+            gc.freeze()
             progress(f"== [{number}/{len(dag_ids)}] airflow dags test {dag_id}")
             # The DAG's own file only (Airflow then builds only that DAG): not every DAG file per run.
             where = ["--dagfile-path", files[dag_id]] if dag_id in files else []
             args = parser.parse_args(["dags", "test", dag_id, *where])
-            started = time.perf_counter()
             memory.watch(dag_id)
+            started = starts[dag_id] = time.perf_counter()
             child = os.fork()
             if child == 0:  # the DAG runs in a fork: warm imports, and its memory is returned when it ends
                 code = _dags_test(args, dag_id, progress)
                 sys.stdout.flush()
                 sys.stderr.flush()
+                os.write(report, f"{dag_id}\t{time.perf_counter() - started}\n".encode())
                 os._exit(code)
-            running[child] = (dag_id, started)
+            running[child] = dag_id
             if not concurrent and finish_one() == "failed":
                 progress(f"   stopping: {dag_id} failed, so the DAGs after it would run on stale data")
                 break
@@ -93,31 +121,56 @@ def run_dags(dag_ids: list[str], progress: Callable[[str], object] = print,
             finish_one()
     finally:
         memory.stop()
+        os.close(report)
+        os.close(reports)
     return results
 
 
+def _read_reports(reports: int) -> dict[str, float]:
+    """The ``dag_id<TAB>seconds`` lines the ended forks wrote (each in one write, before exiting)."""
+    found: dict[str, float] = {}
+    while select.select([reports], [], [], 0)[0]:
+        chunk = os.read(reports, 65536).decode()
+        for line in filter(None, chunk.splitlines()):
+            dag_id, seconds = line.split("\t")
+            found[dag_id] = float(seconds)
+        if len(chunk) < 65536:
+            break
+    return found
+
+
 def _import_once() -> None:
-    """What every DAG's fork would otherwise import again: Airflow's `dags test` command and the
-    libraries the tasks use (several seconds, more than a routine ingest run takes)."""
+    """What every DAG's fork would otherwise import again: Airflow's `dags test` command and what the
+    ingest tasks use (several seconds, more than a routine ingest run takes)."""
     import airflow.cli.commands.dag_command  # noqa: F401
-    import cosmos  # noqa: F401
     import duckdb  # noqa: F401
     import pandas  # noqa: F401
 
-    import pipelines.benchmark.tables  # noqa: F401 - scipy: seconds in both transform and publish
     import pipelines.ingest  # noqa: F401
-    import pipelines.publish.bi  # noqa: F401
-    import pipelines.publish.contents  # noqa: F401
-    import pipelines.publish.disclosure  # noqa: F401
-    import pipelines.publish.extracts  # noqa: F401
-    import pipelines.publish.pack  # noqa: F401
-    import pipelines.publish.release  # noqa: F401
     from pipelines.validation.suites import warm_up
 
     warm_up()
     _build_execution_api()
     _check_migrations_once()
     _configure_orm_once()
+
+
+#: What the transform and publish DAGs use, imported while the ingest DAGs run: Cosmos, dbt and its
+#: adapter (run by the transform in a fork of its process: :mod:`pipelines.dbt_in_fork`), scipy (the
+#: benchmark statistics) and the publishing modules. One module at a time, between checks on the DAGs.
+LATER_IMPORTS: tuple[str, ...] = (
+    "cosmos", "pipelines.benchmark.tables", "dbt.cli.main", "dbt.adapters.duckdb", "pipelines.publish.bi",
+    "pipelines.publish.contents", "pipelines.publish.disclosure", "pipelines.publish.extracts",
+    "pipelines.publish.pack", "pipelines.publish.release",
+)
+
+
+def _import_later(modules: list[str], limit: int | None = None) -> None:
+    """Import the first ``limit`` of ``modules`` (all by default), taking each off the list."""
+    import importlib
+
+    for _ in range(len(modules) if limit is None else min(limit, len(modules))):
+        importlib.import_module(modules.pop(0))
 
 
 def _dag_files() -> dict[str, str]:

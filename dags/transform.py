@@ -19,8 +19,8 @@ import pendulum
 from airflow.sdk import dag, task
 from cosmos import DbtTaskGroup, ExecutionConfig, ProfileConfig, ProjectConfig, RenderConfig
 from cosmos.constants import InvocationMode, LoadMode, TestBehavior
-from cosmos.operators.local import DbtBuildLocalOperator
 
+from dags._dbt_operator import DbtBuildInForkOperator
 from dags._wiring import MARTS_ASSET, SOURCE_ASSETS, WAREHOUSE_POOL, default_args
 from pipelines.config import load_settings
 from pipelines.transform import DBT_MANIFEST, DBT_PROJECT_DIR, PRODUCTION_BUILD_FLAGS, dbt_env, dbt_vars
@@ -31,6 +31,8 @@ _profile = ProfileConfig(
     target_name=_settings.warehouse.target,
     profiles_yml_filepath=DBT_PROJECT_DIR / "profiles.yml",
 )
+
+
 _any_source = None
 for _asset in SOURCE_ASSETS.values():
     _any_source = _asset if _any_source is None else (_any_source | _asset)
@@ -57,7 +59,7 @@ def transform_marts():
             ensure_raw_tables(warehouse)
 
     if _settings.warehouse.target == "duckdb":
-        dbt_models = DbtBuildLocalOperator(
+        dbt_models = DbtBuildInForkOperator(
             task_id="dbt_build",
             project_dir=str(DBT_PROJECT_DIR),
             profile_config=_profile,
@@ -67,8 +69,9 @@ def transform_marts():
             append_env=True,
             vars=dbt_vars(_settings),
             dbt_cmd_flags=list(PRODUCTION_BUILD_FLAGS),
-            # dbt in its own process: its DuckDB connection and memory end with it, so whatever runs
-            # next in this worker (benchmarks, publishing) opens the file afresh and starts small.
+            # dbt in a process of its own (a fork of this one): its DuckDB connection and memory end
+            # with it, so whatever runs next in this worker (benchmarks, publishing) opens the file
+            # afresh and starts small.
             invocation_mode=InvocationMode.SUBPROCESS,
             dbt_executable_path=str(Path(sys.executable).with_name("dbt")),
             install_deps=False,

@@ -1,0 +1,68 @@
+"""dbt run in a fork of the calling process behaves as the ``dbt`` command does, and lets go of the
+warehouse when it ends (the transform DAG runs its build this way on DuckDB)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from pipelines.config import load_settings
+from pipelines.dbt_in_fork import EXIT_ERROR, run_dbt_in_fork
+from pipelines.transform import DBT_PROJECT_DIR, dbt_env, dbt_vars
+
+DBT = str(Path(sys.executable).with_name("dbt"))
+
+
+def _args(tmp_path: Path, *command: str) -> list[str]:
+    return [*command, "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR),
+            "--target", "duckdb", "--vars", json.dumps(dbt_vars(load_settings())),
+            "--target-path", str(tmp_path / "target"), "--log-path", str(tmp_path / "logs")]
+
+
+def _env(tmp_path: Path) -> dict[str, str]:
+    return {**os.environ, **dbt_env(load_settings()), "CULTURE_OUTCOMES_DUCKDB_PATH": str(tmp_path / "w.duckdb")}
+
+
+def _in_fork(tmp_path: Path, args: list[str]) -> tuple[int, str]:
+    lines: list[str] = []
+    code = run_dbt_in_fork(args, _env(tmp_path), str(DBT_PROJECT_DIR), lines.append)
+    return code, "\n".join(lines)
+
+
+def test_a_build_in_a_fork_writes_the_warehouse_and_leaves_the_file_free_for_the_next_writer(tmp_path):
+    cwd, environment = os.getcwd(), dict(os.environ)
+
+    code, output = _in_fork(tmp_path, _args(tmp_path, "run", "--select", "int_calendar"))
+
+    assert code == 0, output
+    assert "Running with dbt" in output and "Completed successfully" in output  # dbt's own output, line by line
+    with duckdb.connect(str(tmp_path / "w.duckdb")) as warehouse:  # read-write: dbt's connection ended with it
+        assert warehouse.execute("select count(*) from intermediate.int_calendar").fetchone() == ((2035 - 2010 + 1) * 12,)
+        warehouse.execute("create table written_after_dbt as select 1 as one")
+    assert (os.getcwd(), dict(os.environ)) == (cwd, environment)  # the child's cwd and environment were its own
+
+
+@pytest.mark.parametrize("command", [
+    ("run", "--no-such-option"),  # dbt cannot start: a usage error
+    ("run", "--select", "int_calendar", "--vars", '{"network_members": "RC9"}'),  # dbt stops on a bad variable
+], ids=["usage-error", "bad-variable"])
+def test_a_failed_command_gives_the_exit_status_and_message_the_dbt_command_gives(tmp_path, command):
+    args = _args(tmp_path, *command)
+    if "--vars" in command:  # the test's variables replace the project's
+        at = args.index("--vars", args.index("--vars") + 1)
+        del args[at:at + 2]
+    by_command = subprocess.run([DBT, *args], env=_env(tmp_path), cwd=DBT_PROJECT_DIR, capture_output=True, text=True)
+
+    code, output = _in_fork(tmp_path, args)
+
+    assert code == by_command.returncode != 0
+    assert code in (1, EXIT_ERROR)
+    said = by_command.stdout + by_command.stderr
+    reason = "no-such-option" if "--no-such-option" in command else "network_members"
+    assert reason in said and reason in output
