@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import statistics
 from pathlib import Path
 from typing import Any
 
@@ -53,6 +54,16 @@ def _runner_start(run: dict[str, Any]) -> dict[str, float]:
     return {"Airflow start in the DAG runner (once)": seconds} if seconds else {}
 
 
+def warm_seconds(measurement: dict[str, Any]) -> float | None:
+    """The median refresh with Airflow already running, as under a deployment's scheduler: each run's
+    seconds less the DAG runner's start (Airflow's imports and set-up, paid once per process)."""
+    runs = (measurement.get("details") or {}).get("runs") or []
+    starts = [run.get("runner_start_seconds") for run in runs]
+    if not runs or None in starts or len(starts) != len(measurement.get("seconds") or []):
+        return None
+    return round(statistics.median(total - start for total, start in zip(measurement["seconds"], starts, strict=True)), 1)
+
+
 def render_readme(results: dict[str, Any]) -> str:
     machine = results["machine"]
     targets = results["targets"]
@@ -87,8 +98,13 @@ def render_readme(results: dict[str, Any]) -> str:
         checks.append(("peak memory under 2 GB at scale 1", _fmt(full["peak_mib"], " MiB"),
                        _verdict(full["peak_mib"] is not None and full["peak_mib"] < targets["peak_mib_scale1"])))
     if inc:
-        checks.append(("incremental refresh under 60 s", _fmt(inc["median_seconds"], " s"),
+        checks.append(("incremental refresh under 60 s (starting Airflow included)", _fmt(inc["median_seconds"], " s"),
                        _verdict(inc["median_seconds"] is not None and inc["median_seconds"] < targets["incremental_seconds"])))
+        warm = warm_seconds(inc)
+        if warm is not None:  # (also recorded as incremental_refresh_airflow_running_*)
+            checks.append(("incremental refresh under 60 s with Airflow already running (as under a scheduler: "
+                           "the runner's start taken off)", _fmt(warm, " s"),
+                           _verdict(warm < targets["incremental_seconds"])))
     if len(scales) >= 2:
         last = scales[-1]
         growth = next((v for k, v in last.get("details", {}).items() if k.startswith("growth_vs_scale_")), {})

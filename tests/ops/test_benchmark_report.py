@@ -1,0 +1,19 @@
+"""The benchmark report's figures derived from the recorded runs."""
+
+from __future__ import annotations
+
+from benchmarks.report import warm_seconds
+
+
+def _incremental(seconds: list[float], starts: list[float | None]) -> dict:
+    return {"seconds": seconds, "details": {"runs": [{"runner_start_seconds": start} for start in starts]}}
+
+
+def test_the_warm_refresh_is_the_median_of_each_run_less_its_own_airflow_start():
+    # each run less its own start (70-20, 66-14, 61-12), not the median total less the median start (66-14)
+    assert warm_seconds(_incremental([70.0, 66.0, 61.0], [20.0, 14.0, 12.0])) == 50.0
+
+
+def test_no_warm_figure_when_a_run_did_not_record_its_airflow_start():
+    assert warm_seconds(_incremental([70.0, 66.0], [20.0, None])) is None
+    assert warm_seconds({"seconds": [70.0], "details": {}}) is None
