@@ -51,12 +51,16 @@ for _asset in SOURCE_ASSETS.values():
 def transform_marts():
     @task(pool=WAREHOUSE_POOL)
     def prepare_raw_schema() -> None:
-        """Every source's raw table exists (empty if never loaded) so dbt can always build."""
+        """Every source's raw table exists (empty if never loaded) so dbt can always build, and staging
+        built by another dbt project is dropped so dbt builds it in full."""
+        from pipelines.transform import reset_staging_built_by_another_project
         from pipelines.warehouse.connection import connect
         from pipelines.warehouse.loader import ensure_raw_tables
 
-        with connect(load_settings()) as warehouse:
+        settings = load_settings()
+        with connect(settings) as warehouse:
             ensure_raw_tables(warehouse)
+            reset_staging_built_by_another_project(settings, warehouse)
 
     if _settings.warehouse.target == "duckdb":
         dbt_models = DbtBuildInForkOperator(

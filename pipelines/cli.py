@@ -150,13 +150,14 @@ def cmd_quarantine(args: argparse.Namespace) -> int:
 
 def cmd_transform(args: argparse.Namespace) -> int:
     from pipelines.benchmark.tables import build_benchmark_tables
-    from pipelines.transform import PRODUCTION_BUILD_FLAGS, run_dbt
+    from pipelines.transform import PRODUCTION_BUILD_FLAGS, reset_staging_built_by_another_project, run_dbt
     from pipelines.warehouse.connection import connect
     from pipelines.warehouse.loader import ensure_raw_tables
 
     settings = load_settings()
     with connect(settings) as warehouse:
         ensure_raw_tables(warehouse)
+        reset_staging_built_by_another_project(settings, warehouse)
     run_dbt(settings, "build", *PRODUCTION_BUILD_FLAGS)
     print(build_benchmark_tables(settings))
     return 0

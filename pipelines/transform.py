@@ -6,13 +6,18 @@ with identical settings.
 
 from __future__ import annotations
 
+import hashlib
 import json
+import logging
 import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 from pipelines.config import PROJECT_ROOT, Settings
+
+log = logging.getLogger(__name__)
 
 DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
 DBT_MANIFEST = DBT_PROJECT_DIR / "target" / "manifest.json"
@@ -20,6 +25,8 @@ DBT_MANIFEST = DBT_PROJECT_DIR / "target" / "manifest.json"
 #: inputs, so they give the same answer on every refresh; dbt recommends running them in development
 #: and CI only (the test suite's builds run them), and they were 6 of a refresh's 239 dbt nodes, ~1 s.
 PRODUCTION_BUILD_FLAGS: tuple[str, ...] = ("--exclude-resource-type", "unit_test")
+#: The schema of the staging models (incremental: see :func:`reset_staging_built_by_another_project`).
+STAGING_SCHEMA = "staging"
 
 
 def dbt_env(settings: Settings) -> dict[str, str]:
@@ -66,3 +73,41 @@ def run_dbt(settings: Settings, *args: str, target_path: Path | None = None) -> 
         tail = "\n".join((result.stdout + result.stderr).splitlines()[-40:])
         raise RuntimeError(f"dbt {' '.join(args)} failed on the {settings.warehouse.target} warehouse:\n{tail}")
     return result
+
+
+def project_fingerprint(settings: Settings) -> hashlib._Hash:
+    """A hash of what dbt builds with: dbt's and the adapter's versions, the target, the variables and
+    every file of the project (its build output and logs aside)."""
+    from importlib.metadata import version
+
+    digest = hashlib.sha256()
+    adapter = "dbt-duckdb" if settings.warehouse.target == "duckdb" else "dbt-postgres"
+    digest.update(json.dumps([version("dbt-core"), version(adapter), settings.warehouse.target,
+                              dbt_vars(settings)], sort_keys=True).encode())
+    for path in sorted(DBT_PROJECT_DIR.rglob("*")):
+        relative = path.relative_to(DBT_PROJECT_DIR)
+        if path.is_file() and relative.parts[0] not in {"target", "logs", "dbt_packages"}:
+            digest.update(str(relative).encode() + b"\0" + path.read_bytes())
+    return digest
+
+
+def reset_staging_built_by_another_project(settings: Settings, warehouse: Any) -> bool:
+    """Drop the staging schema when another dbt project built it; True when it was dropped.
+
+    The observation staging models are incremental: a refresh restages only the observations whose
+    raw rows changed, and keeps every other row as the SQL of the build that staged it made it. After
+    an upgrade, an edited model or macro, or other variables, those rows could differ from what the
+    project now makes, so the next build must restage everything: dropping the schema (nothing but
+    dbt's staging tables and seed live there) makes it build them in full. The project's fingerprint
+    is kept in the state folder, one per warehouse target; without one the schema is dropped too.
+    """
+    current = project_fingerprint(settings).hexdigest()[:32]
+    marker = settings.paths.state / f"dbt_staging_built_by.{settings.warehouse.target}"
+    if marker.is_file() and marker.read_text(encoding="utf-8").strip() == current:
+        return False
+    warehouse.execute(f"drop schema if exists {STAGING_SCHEMA} cascade")
+    marker.parent.mkdir(parents=True, exist_ok=True)
+    marker.write_text(current + "\n", encoding="utf-8")
+    log.info("staging will be built in full: the dbt project, its variables or dbt changed since the last "
+             "build (or this is the first)")
+    return True

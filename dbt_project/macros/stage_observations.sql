@@ -5,14 +5,33 @@
 -#}
 {% macro stage_observations(source_name, table_name) %}
 
+{#- Incremental: a refresh restages only the observations whose raw rows changed (see
+    changed_observation_keys); a full refresh (``dbt build --full-refresh``) restages all. -#}
+{{ config(
+    materialized='incremental',
+    incremental_strategy='delete+insert',
+    unique_key=['org_code', 'period_start', 'measure', 'breakdown'],
+    on_schema_change='fail',
+) }}
+
 {#- The raw table is named twice rather than through an import CTE: a CTE read twice is
     materialised by DuckDB, a full copy of every restated row. -#}
 {%- set raw_table = source(source_name, table_name) %}
 
-with latest as (
+with
+
+{% if is_incremental() %}
+    changed as (
+
+        {{ changed_observation_keys(raw_table) }}
+
+    ),
+{% endif %}
+
+latest as (
 
     -- The extract each observation is staged from: its latest vintage (then the latest load).
-    {{ latest_extract_per_key(raw_table) }}
+    {{ latest_extract_per_key(raw_table, 'changed' if is_incremental() else none) }}
 
 ),
 typed as (
@@ -102,12 +121,43 @@ from typed
     restated row through the ranking was most of a national build (13 s -> 5 s for staff in post).
     One extract per key: the loader refuses duplicate keys within an extract, so the key and the
     extract name one raw row. -#}
-{% macro latest_extract_per_key(raw_table) %}
-    {{- return(adapter.dispatch('latest_extract_per_key')(raw_table)) -}}
+{% macro latest_extract_per_key(raw_table, only_keys=none) %}
+    {{- return(adapter.dispatch('latest_extract_per_key')(raw_table, only_keys)) -}}
+{% endmacro %}
+
+{#- The keys of every observation with a raw row loaded since the newest row staged: a new or
+    reloaded extract (the loader replaces an extract's rows as a whole, so every row of it gets a new
+    loaded_at and raw rows are never removed otherwise), restating a key or adding one. Each key's
+    staged row depends only on its own raw rows, so restaging these keys alone gives the table a
+    full rebuild would. Rows loaded at the newest staged instant are taken again (a load that won no
+    key is looked at again next time too: harmless, the answer is the same). -#}
+{% macro changed_observation_keys(raw_table) %}
+    select distinct {{ observation_key() }}
+    from {{ raw_table }}
+    where
+        loaded_at is null
+        or loaded_at >= (select max(staged.loaded_at) from {{ this }} as staged)
+        or not exists (select 1 from {{ this }})
+{% endmacro %}
+
+{#- Only the raw rows of ``only_keys`` (a relation of observation keys), or every raw row. -#}
+{% macro raw_rows_of(raw_table, only_keys) %}
+    {%- if only_keys is none %}{{ raw_table }}{% else -%}
+    (
+        select raw_rows.*
+        from {{ raw_table }} as raw_rows
+        inner join {{ only_keys }} as wanted
+            on
+                upper(trim(raw_rows.org_code)) = wanted.key_org_code
+                and raw_rows.period_start = wanted.key_period_start
+                and lower(trim(raw_rows.measure)) = wanted.key_measure
+                and coalesce(lower(trim(raw_rows.breakdown)), 'all') = wanted.key_breakdown
+    )
+    {%- endif %}
 {% endmacro %}
 
 {#- A window ranking the rows of each key (PostgreSQL and any other adapter). -#}
-{% macro default__latest_extract_per_key(raw_table) %}
+{% macro default__latest_extract_per_key(raw_table, only_keys) %}
     select key_org_code, key_period_start, key_measure, key_breakdown, key_extract_sha256
     from (
         select
@@ -117,7 +167,7 @@ from typed
                 partition by {{ observation_key(aliased=false) }}
                 order by vintage desc nulls last, loaded_at desc nulls last, extract_sha256 desc nulls last
             ) as vintage_rank
-        from {{ raw_table }}
+        from {{ raw_rows_of(raw_table, only_keys) }} as raw_rows
     ) as ranked
     where vintage_rank = 1
 {% endmacro %}
@@ -126,7 +176,7 @@ from typed
     sorted every raw row: 1.3 s -> 0.3 s over national staff in post (2.8 million raw rows).
     Each ordering value is preceded by whether it is present, so a missing one loses, as
     "desc nulls last" has it. -#}
-{% macro duckdb__latest_extract_per_key(raw_table) %}
+{% macro duckdb__latest_extract_per_key(raw_table, only_keys) %}
     select
         {{ observation_key() }},
         arg_max(
@@ -137,6 +187,6 @@ from typed
                 has_extract := extract_sha256 is not null, extract := coalesce(extract_sha256, '')
             )
         ) as key_extract_sha256
-    from {{ raw_table }}
+    from {{ raw_rows_of(raw_table, only_keys) }} as raw_rows
     group by {{ observation_key(aliased=false) }}
 {% endmacro %}

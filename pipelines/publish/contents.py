@@ -21,10 +21,8 @@ so nothing in a published file can steer a path.
 
 from __future__ import annotations
 
-import hashlib
 import html
 import inspect
-import json
 import re
 import shutil
 import tempfile
@@ -339,21 +337,12 @@ def _generate_dbt_docs(settings: Settings, cache: Path) -> None:
 
 
 def dbt_docs_fingerprint(settings: Settings) -> str:
-    """A hash of what the dbt docs are made of: dbt's version, the project files, the variables and
-    every relation's columns in the warehouse."""
-    from importlib.metadata import version
-
-    from pipelines.transform import DBT_PROJECT_DIR, dbt_vars
+    """A hash of what the dbt docs are made of: the dbt project as it builds (dbt's version, the project
+    files, the variables) and every relation's columns in the warehouse."""
+    from pipelines.transform import project_fingerprint
     from pipelines.warehouse.connection import connect
 
-    digest = hashlib.sha256()
-    adapter = "dbt-duckdb" if settings.warehouse.target == "duckdb" else "dbt-postgres"
-    digest.update(json.dumps([version("dbt-core"), version(adapter), settings.warehouse.target,
-                              dbt_vars(settings)], sort_keys=True).encode())
-    for path in sorted(DBT_PROJECT_DIR.rglob("*")):
-        relative = path.relative_to(DBT_PROJECT_DIR)
-        if path.is_file() and relative.parts[0] not in {"target", "logs", "dbt_packages"}:
-            digest.update(str(relative).encode() + b"\0" + path.read_bytes())
+    digest = project_fingerprint(settings)
     with connect(settings, read_only=True) as warehouse:
         columns = warehouse.query(
             "select c.table_schema, c.table_name, t.table_type, c.column_name, c.data_type "

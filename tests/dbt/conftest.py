@@ -8,6 +8,7 @@ never share state.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
@@ -66,10 +67,11 @@ def _settings(environ: dict[str, str]):
     return load_settings(environ=environ)
 
 
-def _run_dbt(target: str, tmp: Path, env: dict[str, str]) -> str:
+def _run_dbt(target: str, tmp: Path, env: dict[str, str], *args: str) -> str:
+    """``dbt build`` (or ``dbt <args>``) on ``target``; the test fails with dbt's output if dbt does."""
     command = [
         _dbt_executable(),
-        "build",
+        *(args or ("build",)),
         "--project-dir",
         str(PROJECT_DIR),
         "--profiles-dir",
@@ -85,7 +87,7 @@ def _run_dbt(target: str, tmp: Path, env: dict[str, str]) -> str:
     done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=900)
     output = done.stdout + done.stderr
     if done.returncode != 0:
-        pytest.fail(f"dbt build --target {target} failed (exit {done.returncode}):\n{output[-8000:]}")
+        pytest.fail(f"dbt {' '.join(args or ('build',))} --target {target} failed (exit {done.returncode}):\n{output[-8000:]}")
     return output
 
 
@@ -110,26 +112,40 @@ def built(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
 def _build_duckdb(tmp: Path) -> Iterator[Built]:
     import duckdb
 
-    from pipelines.warehouse.connection import connect
-
-    path = tmp / "warehouse.duckdb"
-    settings = _settings(
-        {
-            "CULTURE_OUTCOMES_PATHS_DATA_DIR": str(tmp / "data"),
-            "CULTURE_OUTCOMES_WAREHOUSE_TARGET": "duckdb",
-            "CULTURE_OUTCOMES_WAREHOUSE_DUCKDB_PATH": str(path),
-        }
-    )
-    with connect(settings) as warehouse:
-        raw_dataset.load_raw(warehouse)
-    output = _run_dbt("duckdb", tmp, _dbt_env(settings))
-    yield Built("duckdb", lambda: duckdb.connect(str(path), read_only=True), output)
+    with empty_warehouse("duckdb", tmp) as settings:
+        _load_and_build(settings, tmp)
+        output = _run_dbt("duckdb", tmp, _dbt_env(settings))
+        yield Built("duckdb", lambda: duckdb.connect(str(settings.warehouse.duckdb_path), read_only=True), output)
 
 
 def _build_postgres(tmp: Path) -> Iterator[Built]:
-    psycopg2 = pytest.importorskip("psycopg2")
+    import psycopg2
+
+    with empty_warehouse("postgres", tmp) as settings:
+        _load_and_build(settings, tmp)
+        output = _run_dbt("postgres", tmp, _dbt_env(settings))
+        yield Built("postgres", lambda: psycopg2.connect(settings.warehouse.postgres_dsn()), output)
+
+
+def _load_and_build(settings, tmp: Path) -> None:
     from pipelines.warehouse.connection import connect
 
+    with connect(settings) as warehouse:
+        raw_dataset.load_raw(warehouse)
+
+
+@contextlib.contextmanager
+def empty_warehouse(target: str, tmp: Path) -> Iterator[Any]:
+    """Settings of a new, empty warehouse: a DuckDB file in ``tmp``, or a PostgreSQL database of its
+    own (dropped afterwards; the test is skipped when PostgreSQL cannot be reached)."""
+    if target == "duckdb":
+        yield _settings({
+            "CULTURE_OUTCOMES_PATHS_DATA_DIR": str(tmp / "data"),
+            "CULTURE_OUTCOMES_WAREHOUSE_TARGET": "duckdb",
+            "CULTURE_OUTCOMES_WAREHOUSE_DUCKDB_PATH": str(tmp / "warehouse.duckdb"),
+        })
+        return
+    psycopg2 = pytest.importorskip("psycopg2")
     passed = {
         f"CULTURE_OUTCOMES_WAREHOUSE_POSTGRES_{k}": os.environ[f"CULTURE_OUTCOMES_WAREHOUSE_POSTGRES_{k}"]
         for k in _POSTGRES_KEYS
@@ -152,10 +168,7 @@ def _build_postgres(tmp: Path) -> Iterator[Built]:
     with admin.cursor() as cursor:
         cursor.execute(f'create database "{dbname}"')
     try:
-        with connect(settings) as warehouse:
-            raw_dataset.load_raw(warehouse)
-        output = _run_dbt("postgres", tmp, _dbt_env(settings))
-        yield Built("postgres", lambda: psycopg2.connect(settings.warehouse.postgres_dsn()), output)
+        yield settings
     finally:
         with admin.cursor() as cursor:
             cursor.execute(
