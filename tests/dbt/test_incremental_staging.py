@@ -57,7 +57,9 @@ def test_a_refresh_restages_only_what_changed_and_ends_as_a_full_rebuild_would(t
         _run_dbt(target, tmp_path, env, "run", "--select", "staging")
         with connect(settings) as warehouse:
             warehouse.execute(f"insert into {STAGING_SCHEMA}.stg_sickness_absence__rates (org_code, period_start, "
-                              f"measure, breakdown) values ('{SENTINEL}', date '2001-01-01', 'x', 'all')")
+                              "period_end, grain, measure, breakdown, suppressed, vintage, extract_sha256) values "
+                              f"('{SENTINEL}', date '2001-01-01', date '2001-01-31', 'month', 'x', 'all', false, "
+                              "'2001-01', 'planted')")
             _load(warehouse, [restating, new_month, older, sickness[0]])  # sickness[0]: loaded again
 
         _run_dbt(target, tmp_path, env, "run", "--select", "staging")
