@@ -50,4 +50,3 @@ class DbtBuildInForkOperator(DbtBuildLocalOperator):
                 os.killpg(self._child, signal.SIGINT if self.cancel_query_on_kill else signal.SIGTERM)
             except ProcessLookupError:
                 pass
-

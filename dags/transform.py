@@ -31,8 +31,6 @@ _profile = ProfileConfig(
     target_name=_settings.warehouse.target,
     profiles_yml_filepath=DBT_PROJECT_DIR / "profiles.yml",
 )
-
-
 _any_source = None
 for _asset in SOURCE_ASSETS.values():
     _any_source = _asset if _any_source is None else (_any_source | _asset)

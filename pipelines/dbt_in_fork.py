@@ -16,6 +16,7 @@ open for the rest of the task).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import sys
@@ -40,11 +41,17 @@ def run_dbt_in_fork(args: Sequence[str], env: Mapping[str, str], cwd: str,
         os.close(reads)
         os._exit(_child(args, env, cwd, writes))
     os.close(writes)
-    if on_start is not None:
-        on_start(child)
-    with os.fdopen(reads, "r", encoding="utf-8", errors="backslashreplace") as output:
-        for line in output:
-            on_line(line.rstrip("\n"))
+    try:
+        if on_start is not None:
+            on_start(child)
+        with os.fdopen(reads, "r", encoding="utf-8", errors="backslashreplace") as output:
+            for line in output:
+                on_line(line.rstrip("\n"))
+    except BaseException:  # the caller stopped reading (an error, a kill): dbt must not run on unseen
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(child, signal.SIGTERM)
+        os.waitpid(child, 0)
+        raise
     _, status = os.waitpid(child, 0)
     return os.waitstatus_to_exitcode(status)
 

@@ -66,3 +66,17 @@ def test_a_failed_command_gives_the_exit_status_and_message_the_dbt_command_give
     said = by_command.stdout + by_command.stderr
     reason = "no-such-option" if "--no-such-option" in command else "network_members"
     assert reason in said and reason in output
+
+
+def test_dbt_is_stopped_and_reaped_when_the_caller_stops_reading_its_output(tmp_path):
+    started: list[int] = []
+
+    def give_up(line: str) -> None:
+        raise RuntimeError(f"the task was stopped while dbt said: {line}")
+
+    with pytest.raises(RuntimeError, match="the task was stopped"):
+        run_dbt_in_fork(_args(tmp_path, "run", "--select", "int_calendar"), _env(tmp_path), str(DBT_PROJECT_DIR),
+                        give_up, on_start=started.append)
+
+    with pytest.raises(ProcessLookupError):  # stopped and waited for: no dbt left running, no zombie
+        os.kill(started[0], 0)
