@@ -54,14 +54,21 @@ def _runner_start(run: dict[str, Any]) -> dict[str, float]:
     return {"Airflow start in the DAG runner (once)": seconds} if seconds else {}
 
 
-def warm_seconds(measurement: dict[str, Any]) -> float | None:
-    """The median refresh with Airflow already running, as under a deployment's scheduler: each run's
-    seconds less the DAG runner's start (Airflow's imports and set-up, paid once per process)."""
+def warm_runs(measurement: dict[str, Any]) -> list[float] | None:
+    """Each run of a refresh with Airflow already running, as under a deployment's scheduler: its
+    seconds less the DAG runner's start (Airflow's imports and set-up, paid once per process); None
+    when a run did not record its start."""
     runs = (measurement.get("details") or {}).get("runs") or []
     starts = [run.get("runner_start_seconds") for run in runs]
     if not runs or None in starts or len(starts) != len(measurement.get("seconds") or []):
         return None
-    return round(statistics.median(total - start for total, start in zip(measurement["seconds"], starts, strict=True)), 1)
+    return [round(total - start, 2) for total, start in zip(measurement["seconds"], starts, strict=True)]
+
+
+def warm_seconds(measurement: dict[str, Any]) -> float | None:
+    """The median of :func:`warm_runs`."""
+    runs = warm_runs(measurement)
+    return round(statistics.median(runs), 1) if runs else None
 
 
 def render_readme(results: dict[str, Any]) -> str:

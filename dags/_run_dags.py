@@ -50,8 +50,9 @@ def run_dags(dag_ids: list[str], progress: Callable[[str], object] = print,
     parser = get_parser()
     _import_once()
     files = _dag_files()
-    later = list(LATER_IMPORTS) if any(not dag_id.startswith("ingest_") for dag_id in dag_ids) else []
-    if not any(dag_id.startswith("ingest_") for dag_id in dag_ids):
+    ingests = sum(dag_id.startswith("ingest_") for dag_id in dag_ids)
+    later = list(LATER_IMPORTS) if ingests < len(dag_ids) else []
+    if not ingests:  # nothing to import beside
         _import_later(later)
     progress(f"{STARTED} {time.perf_counter() - began:.1f} s (paid once for every DAG below)")
     slots = max(1, parallel or os.cpu_count() or 1)

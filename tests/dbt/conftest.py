@@ -67,24 +67,21 @@ def _settings(environ: dict[str, str]):
     return load_settings(environ=environ)
 
 
+def dbt_command(target: str, tmp: Path, *args: str) -> list[str]:
+    """``dbt build`` (or ``dbt <args>``) on ``target``, with its target and log folders in ``tmp``."""
+    return [_dbt_executable(), *(args or ("build",)), "--project-dir", str(PROJECT_DIR), "--profiles-dir",
+            str(PROJECT_DIR), "--target", target, "--target-path", str(tmp / "target"), "--log-path",
+            str(tmp / "logs"), "--no-use-colors"]
+
+
+def run_dbt_unchecked(target: str, tmp: Path, env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(dbt_command(target, tmp, *args), cwd=ROOT, env=env, capture_output=True, text=True,
+                          timeout=900)
+
+
 def _run_dbt(target: str, tmp: Path, env: dict[str, str], *args: str) -> str:
-    """``dbt build`` (or ``dbt <args>``) on ``target``; the test fails with dbt's output if dbt does."""
-    command = [
-        _dbt_executable(),
-        *(args or ("build",)),
-        "--project-dir",
-        str(PROJECT_DIR),
-        "--profiles-dir",
-        str(PROJECT_DIR),
-        "--target",
-        target,
-        "--target-path",
-        str(tmp / "target"),
-        "--log-path",
-        str(tmp / "logs"),
-        "--no-use-colors",
-    ]
-    done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=900)
+    """:func:`dbt_command`'s output; the test fails with dbt's output if dbt does."""
+    done = run_dbt_unchecked(target, tmp, env, *args)
     output = done.stdout + done.stderr
     if done.returncode != 0:
         pytest.fail(f"dbt {' '.join(args or ('build',))} --target {target} failed (exit {done.returncode}):\n{output[-8000:]}")

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from conftest import dbt_command
 
 from pipelines.config import load_settings
 from pipelines.dbt_in_fork import EXIT_ERROR, run_dbt_in_fork
@@ -20,9 +21,8 @@ DBT = str(Path(sys.executable).with_name("dbt"))
 
 
 def _args(tmp_path: Path, *command: str) -> list[str]:
-    return [*command, "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR),
-            "--target", "duckdb", "--vars", json.dumps(dbt_vars(load_settings())),
-            "--target-path", str(tmp_path / "target"), "--log-path", str(tmp_path / "logs")]
+    """The arguments the ``dbt`` command would be given, with the pipeline's variables."""
+    return [*dbt_command("duckdb", tmp_path, *command)[1:], "--vars", json.dumps(dbt_vars(load_settings()))]
 
 
 def _env(tmp_path: Path) -> dict[str, str]:

@@ -4,11 +4,9 @@ checked as rows are written, rather than a test query per column after the build
 
 from __future__ import annotations
 
-import subprocess
-
 import pytest
 import raw_dataset
-from conftest import ROOT, _dbt_env, _dbt_executable, _run_dbt, empty_warehouse
+from conftest import _dbt_env, _run_dbt, empty_warehouse, run_dbt_unchecked
 
 from pipelines.parsers.common import observation_frame
 from pipelines.warehouse.connection import connect
@@ -46,10 +44,6 @@ def test_a_null_the_contract_forbids_stops_the_build_naming_the_column(tmp_path,
     rows[1][column] = None
     with empty_warehouse("duckdb", tmp_path) as settings:
         _load(settings, extract, rows)
-        done = subprocess.run(
-            [_dbt_executable(), "run", "--select", "stg_sickness_absence__rates", "--project-dir",
-             str(ROOT / "dbt_project"), "--profiles-dir", str(ROOT / "dbt_project"), "--target", "duckdb",
-             "--target-path", str(tmp_path / "target"), "--log-path", str(tmp_path / "logs")],
-            cwd=ROOT, env=_dbt_env(settings), capture_output=True, text=True)
+        done = run_dbt_unchecked("duckdb", tmp_path, _dbt_env(settings), "run", "--select", "stg_sickness_absence__rates")
     assert done.returncode == 1, done.stdout[-1500:]
     assert f"NOT NULL constraint failed: stg_sickness_absence__rates.{column}" in done.stdout, done.stdout[-1500:]
