@@ -174,14 +174,16 @@ def validate_and_load(
     *,
     released_by: str | None = None,
     warehouse: BatchConnection | None = None,
-    with_docs: bool = False,
+    with_docs: bool | None = False,
 ) -> Outcome:
     """Parse, validate and load one landed file; quarantine and raise ExtractRejected when it fails.
 
     ``released_by`` loads a quarantined extract an analyst has released: its findings are kept
     as warnings (they appear in the release manifest) instead of blocking it. Data Docs are
     written for a file that fails, and ``with_docs`` for one that passes (the newest file of a
-    batch, which the next release ships: see :func:`write_latest_docs`). A batch passes its
+    batch, which the next release ships: see :func:`write_latest_docs`); ``with_docs=None`` decides
+    once the file is parsed: with them when its vintage makes it the source's newest extract
+    (:func:`will_be_newest`). A batch passes its
     ``warehouse`` connection so hundreds of files do not reopen the database.
     """
     from pipelines.warehouse.connection import connect
@@ -204,6 +206,8 @@ def validate_and_load(
             f"The raw file is kept at {settings.paths.quarantine / source_id / landed.sha256}."
         ) from error
     period = landed_info.get("period_hint")
+    if with_docs is None:
+        with_docs = will_be_newest(source_id, parsed.vintage, ledger)
     # Data Docs are a 4 MB HTML site per run: write them where someone reads them (a quarantined
     # file, or the newest extract a release ships), not for every file of a backfill.
     report = check_extract(spec, parsed, landed.file_name, period, ledger, settings,
@@ -299,12 +303,15 @@ def load_batch(
 
     results: list[Outcome | ExtractRejected] = []
     newest = newest_in_batch(source_id, landed_files, Ledger(settings.paths.state))
+    # A routine refresh's one new file is judged by the vintage it states once parsed, exact even
+    # when its name states no period (the ODS files), where guessing would validate it twice.
+    alone = len(landed_files) == 1
     if landed_files:
         with BatchConnection(settings) as warehouse:
             for number, landed in enumerate(landed_files, start=1):
                 try:
                     outcome = validate_and_load(source_id, landed, settings, warehouse=warehouse,
-                                                with_docs=number - 1 == newest)
+                                                with_docs=None if alone else number - 1 == newest)
                 except ExtractRejected as rejected:
                     progress(f"[{number}/{len(landed_files)}] {source_id}: {rejected}")
                     results.append(rejected)
@@ -338,6 +345,13 @@ def newest_in_batch(source_id: str, landed_files: list[dict[str, Any]], ledger: 
     if loaded_hint is not None and str(hints[position]) < loaded_hint:
         return None
     return position
+
+
+def will_be_newest(source_id: str, vintage: str | None, ledger: Ledger) -> bool:
+    """Whether an extract of this vintage, once loaded, is the source's newest by the rule
+    :meth:`Ledger.latest_loaded` applies (vintage, then the latest loaded on a tie)."""
+    latest = ledger.latest_loaded().get(source_id)
+    return latest is None or str(vintage or "") >= str(latest.get("vintage") or "")
 
 
 def as_records(results: list[Outcome | ExtractRejected]) -> list[dict[str, Any]]:

@@ -71,7 +71,9 @@ def write_bi_snapshot(settings: Settings, folder: Path, benchmark_table: pd.Data
         for schema in BI_SCHEMAS:
             con.execute(f"create schema {sql_identifier(schema)}")
         if settings.warehouse.target == "duckdb":
-            tables = _copy_from_duckdb(con, settings.warehouse.duckdb_path)
+            # The benchmark table's rows are replaced by the disclosed ones below: only its columns are copied.
+            tables = _copy_from_duckdb(con, settings.warehouse.duckdb_path,
+                                       columns_only={(BENCHMARK_SCHEMA, BENCHMARK_TABLE)})
             source = {"warehouse": "duckdb", "attached_read_only": True}
         else:
             tables = _copy_from_postgres(con, settings)
@@ -110,7 +112,9 @@ def write_bi_snapshot(settings: Settings, folder: Path, benchmark_table: pd.Data
     }
 
 
-def _copy_from_duckdb(con: Any, live: Path) -> list[tuple[str, str]]:
+def _copy_from_duckdb(con: Any, live: Path, columns_only: set[tuple[str, str]]) -> list[tuple[str, str]]:
+    """Every marts and benchmarks table of the live warehouse into the snapshot; of those in
+    ``columns_only``, the columns and their types but no rows."""
     if not live.exists():
         raise ReleaseError(f"the DuckDB warehouse {live} does not exist: run the transform before publishing")
     con.execute(f"attach {_literal(str(live))} as live (read_only)")
@@ -119,7 +123,8 @@ def _copy_from_duckdb(con: Any, live: Path) -> list[tuple[str, str]]:
             "select table_schema, table_name from information_schema.tables where table_catalog = 'live' "
             f"and table_schema in ({', '.join(_literal(s) for s in BI_SCHEMAS)}) order by 1, 2").fetchall()
         for schema, table in listed:
-            con.execute(f"create table {_name(schema, table)} as select * from live.{_name(schema, table)}")
+            rows = " limit 0" if (schema, table) in columns_only else ""
+            con.execute(f"create table {_name(schema, table)} as select * from live.{_name(schema, table)}{rows}")
     finally:
         con.execute("detach live")
     return [(s, t) for s, t in listed]
