@@ -194,7 +194,10 @@ def machine_info() -> dict[str, Any]:
         except Exception:  # noqa: BLE001 - a missing package is reported as such
             versions[package] = None
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
-    dirty = bool(subprocess.run(["git", "status", "--porcelain"], cwd=ROOT, capture_output=True, text=True).stdout.strip())
+    # Changes to the measured code, not to what this harness writes (the results and the README).
+    outputs = [f":(exclude){path}" for path in ("benchmarks/results*.json", "benchmarks/README.md")]
+    dirty = bool(subprocess.run(["git", "status", "--porcelain", "--", ".", *outputs], cwd=ROOT, capture_output=True,
+                                text=True).stdout.strip())
     return {
         "nproc": os.cpu_count(),
         "memory_gib": round(mem_kib / 2**20, 1),
