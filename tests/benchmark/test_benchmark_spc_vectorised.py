@@ -19,12 +19,14 @@ from hypothesis import strategies as st
 
 from pipelines.benchmark.facts import prepare_cells
 from pipelines.benchmark.significance import cell_intervals
-from pipelines.benchmark.spc import (
+from pipelines.benchmark.spc import (  # the layout and rule labels are shared: the oracle is the maths
+    _RULE_TEXT,
     POINT_COLUMNS,
     RULES,
     SERIES_COLUMNS,
     TREND_METHOD,
     SpcOptions,
+    _series_frame,
     point_variations,
     series_statistics,
 )
@@ -44,27 +46,12 @@ PROPERTY = settings(max_examples=150, deadline=None, database=None, derandomize=
 TREND_POINTS = 5
 FLOAT_SERIES = ("spc_points", "spc_mean", "spc_lpl", "spc_upl", "spc_lower_2sigma", "spc_upper_2sigma",
                 "trend_slope", "trend_chi2")
-RULE_TEXT = np.array(
-    [",".join(name for bit, name in enumerate(RULES) if code >> bit & 1) or None for code in range(16)],
-    dtype=object,
-)
 
 
 def _rules(result: XmRResult, i: int) -> str | None:
     flags = (result.beyond_limits, result.shift, result.two_of_three, result.trend)
     flagged = [name for name, flag in zip(RULES, flags, strict=True) if flag[i]]
     return ",".join(flagged) if flagged else None
-
-
-def _series_frame(cells: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    keys = pd.DataFrame({name: pd.factorize(pd.Series(cells[column].to_numpy(), dtype=object))[0]
-                         for name, column in (("org", "org_code"), ("metric", "metric_id"), ("grain", "grain"))})
-    series = keys.groupby(["org", "metric", "grain"], sort=False).ngroup().to_numpy()
-    metric = keys.groupby(["metric", "grain"], sort=False).ngroup().to_numpy()
-    position = (pd.Series(cells["period_start"].to_numpy()).groupby(metric).rank(method="dense")
-                .to_numpy().astype(np.int64) - 1)
-    order = np.lexsort((position, series))
-    return series, position, order
 
 
 def reference_series_statistics(cells: pd.DataFrame, options: SpcOptions) -> dict[str, np.ndarray]:
@@ -134,7 +121,7 @@ def reference_series_statistics(cells: pd.DataFrame, options: SpcOptions) -> dic
 
     out = {name: per_series[name][series] for name in SERIES_COLUMNS}
     out["is_latest_period"] = is_latest
-    out["spc_point_rules"] = np.where(charted, RULE_TEXT[rule_code], None)
+    out["spc_point_rules"] = np.where(charted, _RULE_TEXT[rule_code], None)
     out["spc_point_variation"] = point_variations(side, polarity, charted)
     return out
 
