@@ -29,7 +29,7 @@ def _annual_sickness(code: str) -> float:
 
 def test_build_ran_unit_tests_and_contracts(built):
     assert "Completed successfully" in built.dbt_output
-    assert "6 unit tests" in built.dbt_output
+    assert "7 unit tests" in built.dbt_output
 
 
 def test_named_trust_sickness_rate(built):

@@ -100,12 +100,17 @@ correlations as (
         culture_metric_id,
         outcome_metric_id,
         count(*) as n_trusts,
-        covar_pop(cast(culture_rank as double precision), cast(outcome_rank as double precision))
-        / nullif(
-            stddev_pop(cast(culture_rank as double precision))
-            * stddev_pop(cast(outcome_rank as double precision)),
-            0
-        ) as raw_rho
+        -- Rounded to 12 decimals, far below any published digit: the floating-point sums leave
+        -- a perfect correlation of 11 trusts at 0.9999999999999998, which would get a Fisher
+        -- interval instead of its reason (and parallel sums could differ between builds).
+        round(
+            covar_pop(cast(culture_rank as double precision), cast(outcome_rank as double precision))
+            / nullif(
+                stddev_pop(cast(culture_rank as double precision))
+                * stddev_pop(cast(outcome_rank as double precision)),
+                0
+            ) * 1000000000000.0
+        ) / 1000000000000.0 as raw_rho
     from ranked
     group by scope, survey_year, culture_metric_id, outcome_metric_id
 
