@@ -29,7 +29,8 @@ import numpy as np
 import pandas as pd
 
 from pipelines.stats import CHI2_THRESHOLD, assurance_icon, recent_trend, variation_icon, xmr
-from pipelines.stats.spc import LIMIT_MULTIPLIER, SCREEN_MULTIPLIER
+from pipelines.stats.spc import LIMIT_MULTIPLIER, SCREEN_MULTIPLIER, in_two_of_three
+from pipelines.stats.trend import ols_slope, wls_slope
 
 TREND_POINTS = 5
 RULES = ("beyond_limits", "shift", "two_of_three", "trend")
@@ -317,17 +318,7 @@ def _two_of_three(x: np.ndarray, lpl: np.ndarray, upl: np.ndarray, lower_2sigma:
     if variant == "between_2_and_3_sigma":
         high &= x <= upl[:, None]
         low &= x >= lpl[:, None]
-    return np.where(high & _in_two_of_three(high), 1, np.where(low & _in_two_of_three(low), -1, 0))
-
-
-def _in_two_of_three(flags: np.ndarray) -> np.ndarray:
-    """Row-wise ``pipelines.stats.spc._in_two_of_three``. A window here also starts at each of a row's
-    last two points (or past its end); such a window holds no flagged point that the window starting
-    two points earlier does not, so it never adds a point."""
-    padded = np.pad(flags.astype(np.int8), ((0, 0), (0, 2)))
-    window = padded[:, :-2] + padded[:, 1:-1] + padded[:, 2:]  # the window starting at each point
-    qualifies = np.pad(window >= 2, ((0, 0), (2, 0)))
-    return qualifies[:, 2:] | qualifies[:, 1:-1] | qualifies[:, :-2]
+    return np.where(high & in_two_of_three(high), 1, np.where(low & in_two_of_three(low), -1, 0))
 
 
 def _spc_columns(charts: _Charts, x: np.ndarray, length: np.ndarray, polarity: np.ndarray, target: np.ndarray,
@@ -502,8 +493,8 @@ def _generic_test(recent: _Recent, se: np.ndarray) -> tuple[np.ndarray, np.ndarr
     """recent_trend's generic kind: the weighted (1 / se^2) least-squares slope, its chi2, and whether
     every leave-one-out slope keeps its sign."""
     weights = 1.0 / se**2
-    slope, var = _wls_slopes(_TIME, recent.values, weights)
-    loo = [_wls_slopes(np.delete(_TIME, i), np.delete(recent.values, i, axis=1), np.delete(weights, i, axis=1))[0]
+    slope, var = wls_slope(_TIME, recent.values, weights)
+    loo = [wls_slope(np.delete(_TIME, i), np.delete(recent.values, i, axis=1), np.delete(weights, i, axis=1))[0]
            for i in range(TREND_POINTS)]
     return slope, slope * slope / var, _same_sign(slope, loo)
 
@@ -514,26 +505,12 @@ def _proportion_test(recent: _Recent) -> tuple[np.ndarray, np.ndarray, np.ndarra
     out, then none, keep its sign."""
     counts, denominators = recent.counts, recent.denominators
     pooled = counts.sum(axis=1) / denominators.sum(axis=1)
-    slope, var = _wls_slopes(_TIME, counts / denominators, denominators / (pooled * (1.0 - pooled))[:, None])
+    slope, var = wls_slope(_TIME, counts / denominators, denominators / (pooled * (1.0 - pooled))[:, None])
     logit = np.log(counts / (denominators - counts))
-    loo = [_ols_slopes(np.delete(_TIME, i), np.delete(logit, i, axis=1)) for i in range(TREND_POINTS)]
-    return slope, slope * slope / var, _same_sign(slope, [*loo, _ols_slopes(_TIME, logit)])
+    loo = [ols_slope(np.delete(_TIME, i), np.delete(logit, i, axis=1)) for i in range(TREND_POINTS)]
+    return slope, slope * slope / var, _same_sign(slope, [*loo, ols_slope(_TIME, logit)])
 
 
 def _same_sign(slope: np.ndarray, others: list[np.ndarray]) -> np.ndarray:
     """A non-zero slope that every other slope shares the sign of (a NaN shares nothing)."""
     return (slope != 0) & np.logical_and.reduce([np.sign(other) == np.sign(slope) for other in others])
-
-
-def _wls_slopes(t: np.ndarray, y: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Row-wise ``pipelines.stats.trend._wls_slope``: the same operations in the same order."""
-    s, st, sy = w.sum(axis=1), (w * t).sum(axis=1), (w * y).sum(axis=1)
-    stt, sty = (w * t * t).sum(axis=1), (w * t * y).sum(axis=1)
-    det = s * stt - st * st
-    return (s * sty - st * sy) / det, s / det
-
-
-def _ols_slopes(t: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """Row-wise ``pipelines.stats.trend._ols_slope``."""
-    tc = t - t.mean()
-    return (tc * (y - y.mean(axis=1, keepdims=True))).sum(axis=1) / (tc * tc).sum()

@@ -106,18 +106,17 @@ def _runs(signs: np.ndarray, min_len: int) -> list[tuple[int, int, int]]:
     return out
 
 
-def _in_two_of_three(flags: np.ndarray) -> np.ndarray:
-    """Per point, whether a window of three consecutive points that holds it has two or more flags
-    (windows start at each point up to the third from last; a series of two is one window)."""
-    n = flags.size
-    starts = max(n - 2, 1)
-    padded = np.zeros(n + 4, dtype=np.int8)
-    padded[2:n + 2] = flags
-    window = padded[2:starts + 2] + padded[3:starts + 3] + padded[4:starts + 4]  # window at each start
-    qualifies = np.zeros(n + 2, dtype=bool)
-    qualifies[2:starts + 2] = window >= 2
+def in_two_of_three(flags: np.ndarray) -> np.ndarray:
+    """Per point, whether a window of three consecutive points that holds it has two or more flags,
+    along the last axis (one series, or one per row). Windows start at every point; one starting at
+    a series' last two points (or past its end) holds no flagged point that the window starting two
+    points earlier does not, so it adds none, and a series of two is one window."""
+    pad = [(0, 0)] * (flags.ndim - 1)
+    padded = np.pad(flags.astype(np.int8), [*pad, (0, 2)])
+    window = padded[..., :-2] + padded[..., 1:-1] + padded[..., 2:]  # the window starting at each point
+    qualifies = np.pad(window >= 2, [*pad, (2, 0)])
     # a point is in the windows starting at it and at the one or two points before it
-    return qualifies[2:n + 2] | qualifies[1:n + 1] | qualifies[0:n]
+    return qualifies[..., 2:] | qualifies[..., 1:-1] | qualifies[..., :-2]
 
 
 def _side(sign: int) -> str:
@@ -204,7 +203,7 @@ def xmr(
             high &= x <= upl
             low &= x >= lpl
         for flags, label in ((high, "high"), (low, "low")):
-            for i in np.flatnonzero(flags & _in_two_of_three(flags)).tolist():
+            for i in np.flatnonzero(flags & in_two_of_three(flags)).tolist():
                 two3[i] = label
 
     special: list[Side] = []

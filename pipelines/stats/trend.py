@@ -65,17 +65,19 @@ def _not_calculated(kind: str, reason: str, points: int) -> RecentTrend:
     return RecentTrend("could not be calculated", False, math.nan, math.nan, points, kind, reason)
 
 
-def _wls_slope(t: np.ndarray, y: np.ndarray, w: np.ndarray) -> tuple[float, float]:
-    """Weighted least-squares slope and its variance (weights known: 1/se^2)."""
-    s, st, sy = w.sum(), (w * t).sum(), (w * y).sum()
-    stt, sty = (w * t * t).sum(), (w * t * y).sum()
+def wls_slope(t: np.ndarray, y: np.ndarray, w: np.ndarray) -> tuple[Any, Any]:
+    """Weighted least-squares slope and its variance (weights known: 1/se^2), along the last axis:
+    one series, or one per row of a matrix (the benchmark tables' every series at once)."""
+    s, st, sy = w.sum(axis=-1), (w * t).sum(axis=-1), (w * y).sum(axis=-1)
+    stt, sty = (w * t * t).sum(axis=-1), (w * t * y).sum(axis=-1)
     det = s * stt - st * st
-    return float((s * sty - st * sy) / det), float(s / det)
+    return (s * sty - st * sy) / det, s / det
 
 
-def _ols_slope(t: np.ndarray, y: np.ndarray) -> float:
+def ols_slope(t: np.ndarray, y: np.ndarray) -> Any:
+    """Ordinary least-squares slope along the last axis (one series, or one per row)."""
     tc = t - t.mean()
-    return float((tc * (y - y.mean())).sum() / (tc * tc).sum())
+    return (tc * (y - y.mean(axis=-1, keepdims=True))).sum(axis=-1) / (tc * tc).sum()
 
 
 def _optional(func: str, name: str, seq: Any, length: int) -> np.ndarray:
@@ -147,18 +149,18 @@ def recent_trend(
         if (se <= 0).any():
             return _not_calculated(kind, "a confidence interval has zero width", TREND_POINTS)
         y, w = vals[sel], 1.0 / se**2
-        slope, var = _wls_slope(t, y, w)
-        loo = [_wls_slope(np.delete(t, i), np.delete(y, i), np.delete(w, i))[0]
+        slope, var = wls_slope(t, y, w)
+        loo = [wls_slope(np.delete(t, i), np.delete(y, i), np.delete(w, i))[0]
                for i in range(TREND_POINTS)]
     else:
         rs, ns = r[sel], n[sel]
         if ((rs == 0) | (rs == ns)).any():
             return _not_calculated(kind, "a count is 0 or equals its denominator", TREND_POINTS)
         pooled = rs.sum() / ns.sum()
-        slope, var = _wls_slope(t, rs / ns, ns / (pooled * (1.0 - pooled)))
+        slope, var = wls_slope(t, rs / ns, ns / (pooled * (1.0 - pooled)))
         logit = np.log(rs / (ns - rs))
-        loo = [_ols_slope(np.delete(t, i), np.delete(logit, i)) for i in range(TREND_POINTS)]
-        loo.append(_ols_slope(t, logit))
+        loo = [ols_slope(np.delete(t, i), np.delete(logit, i)) for i in range(TREND_POINTS)]
+        loo.append(ols_slope(t, logit))
 
     chi2 = slope * slope / var
     same_sign = slope != 0 and all(np.sign(s) == np.sign(slope) for s in loo)

@@ -226,10 +226,10 @@ def _two_of_three_one_window_at_a_time(flags: list[bool]) -> list[bool]:
 @hypothesis.settings(max_examples=300, deadline=None, database=None, derandomize=True)
 @hypothesis.given(st.lists(st.booleans(), min_size=2, max_size=40))
 def test_two_of_three_marks_the_same_points_as_checking_each_window_in_turn(flags):
-    from pipelines.stats.spc import _in_two_of_three
+    from pipelines.stats.spc import in_two_of_three
 
     array = np.array(flags, dtype=bool)
-    assert (array & _in_two_of_three(array)).tolist() == _two_of_three_one_window_at_a_time(flags)
+    assert (array & in_two_of_three(array)).tolist() == _two_of_three_one_window_at_a_time(flags)
 
 
 def test_float_arrays_are_checked_as_arrays_with_the_same_messages():
