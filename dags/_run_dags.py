@@ -9,7 +9,8 @@ imported once, and each DAG runs in a fork of that process (as Airflow's own exe
 task runners), so the memory one DAG used is returned before the next starts. Each DAG still runs
 through Airflow's own ``dags test`` command, task by task, with its XComs, pools and asset events
 recorded in the metadata database. Ingest DAGs run side by side, one per core, as a scheduler with
-a worker per core would run them; transform and publish run alone once the ingests have finished.
+a worker per core would run them, those of reference data (ODS) first, since the others validate
+against them; transform and publish run alone once the ingests have finished.
 
 An ingest DAG that fails (a quarantined file) does not stop the others, as a scheduler would run
 them; any other DAG that fails stops the run. The exit status is 1 when any DAG failed.
@@ -45,6 +46,7 @@ def run_dags(dag_ids: list[str], progress: Callable[[str], object] = print,
     (:data:`LATER_IMPORTS`): starting Airflow uses one core, and the ingests leave some of the other.
     """
     began = time.perf_counter()
+    dag_ids = reference_ingests_first(dag_ids)
     from airflow.cli.cli_parser import get_parser
 
     parser = get_parser()
@@ -80,10 +82,11 @@ def run_dags(dag_ids: list[str], progress: Callable[[str], object] = print,
                  f"with child processes{', other DAGs included' if running else ''})")
         return state
 
-    def wait_for_a_slot(concurrent: bool) -> None:
+    def wait_for_a_slot(concurrent: bool, after_reference: bool) -> None:
         """Until this DAG may start; imports what is left for later meanwhile (the DAGs already running
         keep going, and any that ends is reaped after the import)."""
-        while running and (len(running) >= slots or not concurrent):
+        while running and (len(running) >= slots or not concurrent
+                           or (after_reference and any(map(_is_reference_ingest, running.values())))):
             if later and concurrent:
                 _import_later(later, limit=1)
                 while running and finish_one(block=False):
@@ -94,7 +97,7 @@ def run_dags(dag_ids: list[str], progress: Callable[[str], object] = print,
     try:
         for number, dag_id in enumerate(dag_ids, start=1):
             concurrent = dag_id.startswith("ingest_")
-            wait_for_a_slot(concurrent)
+            wait_for_a_slot(concurrent, after_reference=not _is_reference_ingest(dag_id))
             if not concurrent:
                 _import_later(later)
             # What is loaded by now lives as long as the run: the forks' garbage collector need not
@@ -125,6 +128,23 @@ def run_dags(dag_ids: list[str], progress: Callable[[str], object] = print,
         os.close(report)
         os.close(reports)
     return results
+
+
+def reference_ingests_first(dag_ids: list[str]) -> list[str]:
+    """``dag_ids`` with the ingests of reference data (ODS) moved to the front, the rest in order.
+
+    The other ingests validate each file's organisation codes against the codes ODS has loaded
+    and resolve merged trusts through its successors; run after them, a first refresh would load
+    every file without those checks. :func:`run_dags` also starts no other DAG until they ended.
+    """
+    return sorted(dag_ids, key=lambda dag_id: not _is_reference_ingest(dag_id))
+
+
+def _is_reference_ingest(dag_id: str) -> bool:
+    from pipelines.sources.catalogue import SOURCES_BY_ID
+
+    spec = SOURCES_BY_ID.get(dag_id.removeprefix("ingest_")) if dag_id.startswith("ingest_") else None
+    return spec is not None and spec.kind == "reference"
 
 
 def _read_reports(reports: int) -> dict[str, float]:

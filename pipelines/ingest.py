@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,12 +23,12 @@ from pipelines.config import Settings
 from pipelines.fetch import ReleaseLink, discover, download
 from pipelines.landing import LandedFile, land
 from pipelines.ledger import Ledger
+from pipelines.parsers.common import ParsedExtract
 from pipelines.parsers.errors import ParseError
 from pipelines.quarantine import quarantine
 from pipelines.sources.catalogue import SourceSpec, get_source
 
 if TYPE_CHECKING:
-    from pipelines.parsers.common import ParsedExtract
     from pipelines.validation.suites import ValidationReport
     from pipelines.warehouse.connection import BatchConnection
 
@@ -115,10 +115,13 @@ def validation_parameters(
         parameters["max_rows"] = int(baseline * (1 + tolerance)) + 1
         parameters["min_orgs"] = int(previous["org_count"] * (1 - tolerance))
         parameters["max_orgs"] = int(previous["org_count"] * (1 + tolerance)) + 1
+    return parameters | known_codes_parameter(spec, settings)
+
+
+def known_codes_parameter(spec: SourceSpec, settings: Settings) -> dict[str, Any]:
+    """The ODS codes an observation's organisation must be among, once ODS has been loaded."""
     known = reference_codes(settings)
-    if known is not None and spec.kind == "observations":
-        parameters["known_org_codes"] = known
-    return parameters
+    return {"known_org_codes": known} if known is not None and spec.kind == "observations" else {}
 
 
 def data_docs_dir(settings: Settings, source_id: str, sha256: str) -> Path:
@@ -134,15 +137,17 @@ def check_extract(
     ledger: Ledger,
     settings: Settings,
     docs_dir: Path | None = None,
+    passed_together: Collection[int] = (),
 ) -> ValidationReport:
     """Run the source's suite over a parsed file with the parameters of its place in the history
-    (the volumes before its vintage, the period its file name gives, ODS codes and successors)."""
+    (the volumes before its vintage, the period its file name gives, ODS codes and successors);
+    ``passed_together``: the row-wise checks it already passed with its batch (:class:`_ParsedAhead`)."""
     from pipelines.validation.suites import validate
 
     return validate(
         parsed.table, source_id=spec.id, layout=parsed.layout, file_name=file_name,
         parameters=validation_parameters(spec, parsed.layout, period, ledger, settings, parsed.vintage),
-        docs_dir=docs_dir, successors=successor_map(settings),
+        docs_dir=docs_dir, successors=successor_map(settings), passed_together=passed_together,
     )
 
 
@@ -175,6 +180,7 @@ def validate_and_load(
     released_by: str | None = None,
     warehouse: BatchConnection | None = None,
     with_docs: bool | None = False,
+    ahead: _ParsedAhead | None = None,
 ) -> Outcome:
     """Parse, validate and load one landed file; quarantine and raise ExtractRejected when it fails.
 
@@ -184,7 +190,8 @@ def validate_and_load(
     batch, which the next release ships: see :func:`write_latest_docs`); ``with_docs=None`` decides
     once the file is parsed: with them when its vintage makes it the source's newest extract
     (:func:`will_be_newest`). A batch passes its
-    ``warehouse`` connection so hundreds of files do not reopen the database.
+    ``warehouse`` connection so hundreds of files do not reopen the database, and ``ahead``, which
+    parses its files ahead in groups and screens each group's rows in one validation.
     """
     from pipelines.warehouse.connection import connect
     from pipelines.warehouse.loader import load_extract
@@ -198,7 +205,7 @@ def validate_and_load(
         return Outcome(source_id, landed.file_name, "already_loaded", landed.sha256)
     docs_dir = data_docs_dir(settings, source_id, landed.sha256)
     try:
-        parsed = spec.load_parser()(landed.path)
+        parsed, passed_together = ahead.take(landed) if ahead is not None else (spec.load_parser()(landed.path), ())
     except ParseError as error:
         quarantine(settings, ledger, landed, reason=str(error), findings=[], docs_dir=None)
         raise ExtractRejected(
@@ -211,7 +218,7 @@ def validate_and_load(
     # Data Docs are a 4 MB HTML site per run: write them where someone reads them (a quarantined
     # file, or the newest extract a release ships), not for every file of a backfill.
     report = check_extract(spec, parsed, landed.file_name, period, ledger, settings,
-                           docs_dir=docs_dir if with_docs else None)
+                           docs_dir=docs_dir if with_docs else None, passed_together=passed_together)
     if not report.passed and released_by is None and not with_docs:
         report = check_extract(spec, parsed, landed.file_name, period, ledger, settings, docs_dir=docs_dir)
     findings = [f.as_dict() for f in report.findings]
@@ -306,12 +313,13 @@ def load_batch(
     # A routine refresh's one new file is judged by the vintage it states once parsed, exact even
     # when its name states no period (the ODS files), where guessing would validate it twice.
     alone = len(landed_files) == 1
+    ahead = None if alone else _ParsedAhead(get_source(source_id), landed_files, settings)
     if landed_files:
         with BatchConnection(settings) as warehouse:
             for number, landed in enumerate(landed_files, start=1):
                 try:
                     outcome = validate_and_load(source_id, landed, settings, warehouse=warehouse,
-                                                with_docs=None if alone else number - 1 == newest)
+                                                with_docs=None if alone else number - 1 == newest, ahead=ahead)
                 except ExtractRejected as rejected:
                     progress(f"[{number}/{len(landed_files)}] {source_id}: {rejected}")
                     results.append(rejected)
@@ -323,6 +331,72 @@ def load_batch(
                 results.append(outcome)
     write_latest_docs(source_id, settings)
     return results
+
+
+#: Rows parsed ahead at most, to be screened together: stacked, they stay well under the memory a
+#: routine ingest uses (a workforce file has about 45,000 rows).
+SCREEN_ROWS = 250_000
+
+
+class _ParsedAhead:
+    """A batch's files parsed ahead, and the row-wise checks of each layout screened in one GX run.
+
+    :func:`load_batch` still validates and loads the files one by one, in order, each with the
+    checks of the extract as a whole (its volumes against the file loaded before it, its release
+    period, its uniqueness). The checks of each row on its own, most of a suite, do not depend on
+    the other files, so the files parsed ahead (up to :data:`SCREEN_ROWS` rows) are grouped by
+    layout and shape and each group is screened for them at once
+    (:func:`pipelines.validation.suites.row_checks_passed_together`). A check a group fails is run
+    again for each of its files, so the findings name each file's own rows. A file that cannot be
+    parsed is raised when its turn comes, as if parsed then.
+    """
+
+    def __init__(self, spec: SourceSpec, landed_files: list[dict[str, Any]], settings: Settings) -> None:
+        self._spec, self._settings = spec, settings
+        self._waiting = list(landed_files)
+        self._ready: dict[str, tuple[ParsedExtract | Exception, frozenset[int]]] = {}
+
+    def take(self, landed: LandedFile) -> tuple[ParsedExtract, frozenset[int]]:
+        """The file's parsed extract, and the row-wise checks it already passed with its group."""
+        if landed.sha256 not in self._ready:
+            self._parse_ahead()
+        parsed, passed = self._ready.pop(landed.sha256, (None, frozenset()))
+        if parsed is None:  # not among the files planned: parsed on its own
+            return self._spec.load_parser()(landed.path), frozenset()
+        if isinstance(parsed, Exception):
+            raise parsed
+        return parsed, passed
+
+    def _parse_ahead(self) -> None:
+        from pipelines.validation.suites import row_checks_passed_together, same_shape
+
+        parsed_ahead: list[tuple[str, ParsedExtract]] = []
+        rows = 0
+        while self._waiting and (not parsed_ahead or rows < SCREEN_ROWS):
+            landed = LandedFile.from_dict({k: v for k, v in self._waiting.pop(0).items() if k != "period_hint"})
+            try:
+                parsed = self._spec.load_parser()(landed.path)
+            except Exception as error:  # noqa: BLE001 - raised at the file's turn, as if parsed then
+                self._ready[landed.sha256] = (error, frozenset())
+                continue
+            self._ready[landed.sha256] = (parsed, frozenset())
+            parsed_ahead.append((landed.sha256, parsed))
+            rows += len(parsed.table)
+        groups: list[list[tuple[str, ParsedExtract]]] = []
+        for sha256, parsed in parsed_ahead:
+            group = next((g for g in groups if g[0][1].layout == parsed.layout
+                          and same_shape([g[0][1].table, parsed.table])), None)
+            if group is None:
+                groups.append([(sha256, parsed)])
+            else:
+                group.append((sha256, parsed))
+        for group in groups:
+            if len(group) > 1:
+                passed = row_checks_passed_together(
+                    [parsed.table for _, parsed in group], source_id=self._spec.id, layout=group[0][1].layout,
+                    parameters=known_codes_parameter(self._spec, self._settings),
+                    successors=successor_map(self._settings))
+                self._ready.update({sha256: (parsed, passed) for sha256, parsed in group})
 
 
 def newest_in_batch(source_id: str, landed_files: list[dict[str, Any]], ledger: Ledger) -> int | None:

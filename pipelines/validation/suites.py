@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 import logging
 import os
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -162,19 +162,28 @@ def validate(
     parameters: dict[str, Any],
     docs_dir: Path | None = None,
     successors: dict[str, str] | None = None,
+    passed_together: Collection[int] = (),
 ) -> ValidationReport:
-    """Validate one parsed extract; with ``docs_dir`` also write GX Data Docs (HTML) there."""
+    """Validate one parsed extract; with ``docs_dir`` also write GX Data Docs (HTML) there.
+
+    ``passed_together`` are positions in the suite of row-wise checks this very table already
+    passed, screened with the other extracts of its batch (:func:`row_checks_passed_together`):
+    they are not run again, and the report counts them as evaluated. With ``docs_dir`` every check
+    runs, because the Data Docs show each one.
+    """
     suite_doc = load_suite(source_id, layout)
     active, skipped = [], []
-    for expectation in suite_doc["expectations"]:
+    done = set(passed_together) if docs_dir is None else set()
+    for position, expectation in enumerate(suite_doc["expectations"]):
         missing = [p for p in expectation["meta"].get("requires", []) if parameters.get(p) is None]
         if missing:
             skipped.append(f"{expectation['meta']['category']} ({expectation['type']}: needs {', '.join(missing)})")
         else:
-            active.append(expectation)
+            active.append((position, expectation))
+    run = [expectation for position, expectation in active if position not in done]
     frame = prepare_frame(table, successors).reset_index(drop=True)
     with _configurations_built_once():
-        result = _run_gx(frame, suite_doc["name"], active, parameters, docs_dir)
+        result = _run_gx(frame, suite_doc["name"], run, parameters, docs_dir)
     findings = [
         _finding(res, frame, file_name)
         for res in result["results"]
@@ -187,10 +196,70 @@ def validate(
         file_name=file_name,
         findings=findings,
         skipped=skipped,
-        evaluated=len(active),
+        evaluated=len(active),  # those that passed together included
         docs_index=docs_index,
         raw_result=result,
     )
+
+
+#: Checks of each row on its own: a table passes one exactly when each of its rows does, so a
+#: batch's extracts stacked into one table pass it exactly when every extract does.
+ROW_WISE_CHECKS = frozenset({
+    "expect_column_to_exist", "expect_column_values_to_not_be_null", "expect_column_values_to_be_null",
+    "expect_column_values_to_be_of_type", "expect_column_values_to_be_in_type_list",
+    "expect_column_values_to_match_regex", "expect_column_values_to_not_match_regex",
+    "expect_column_values_to_be_between", "expect_column_values_to_be_in_set",
+    "expect_column_values_to_not_be_in_set",
+})
+#: Run-time parameters that are the same for every extract of a batch (the ODS codes known when
+#: it is loaded); the others (release period, previous volumes) belong to one extract.
+BATCH_PARAMETERS = frozenset({"known_org_codes"})
+
+
+def is_row_wise(expectation: dict[str, Any]) -> bool:
+    """Whether an extract passes this check exactly when each of its rows does, whatever else is
+    stacked with it: a row-wise type, no ``mostly`` (a share of the rows is not per row), and no
+    parameter of one extract's own."""
+    return (expectation["type"] in ROW_WISE_CHECKS and "mostly" not in expectation.get("kwargs", {})
+            and set(expectation.get("meta", {}).get("requires", [])) <= BATCH_PARAMETERS)
+
+
+def same_shape(tables: list[pd.DataFrame]) -> bool:
+    """Whether the tables have the same columns with the same dtypes, in the same order: stacked,
+    each column keeps its dtype, so a type check sees the values each extract has."""
+    first = tables[0].dtypes
+    return all(len(t.dtypes) == len(first) and (t.dtypes.index == first.index).all()
+               and (t.dtypes == first).all() for t in tables[1:])
+
+
+def row_checks_passed_together(
+    tables: list[pd.DataFrame],
+    *,
+    source_id: str,
+    layout: str,
+    parameters: dict[str, Any],
+    successors: dict[str, str] | None = None,
+) -> frozenset[int]:
+    """The row-wise checks of the layout's suite (positions in it) that every one of ``tables``
+    passes, screened in one GX run over the tables stacked (extracts of one batch, one layout and
+    :func:`same_shape`).
+
+    Each extract of a routine backfill then runs only the checks of the extract as a whole and any
+    row-wise check that failed the screen (``validate(..., passed_together=...)``), so that check's
+    findings name the extract's own rows. GX's cost is mostly per check and run, not per row, so
+    this is most of the cost of hundreds of small extracts.
+    """
+    if not tables or not same_shape(tables):
+        raise ValueError("row_checks_passed_together: the tables must be one or more of the same columns and dtypes")
+    suite_doc = load_suite(source_id, layout)
+    values = {k: v for k, v in parameters.items() if k in BATCH_PARAMETERS and v is not None}
+    checks = {position: expectation for position, expectation in enumerate(suite_doc["expectations"])
+              if is_row_wise(expectation) and all(values.get(p) is not None for p in expectation["meta"].get("requires", []))}
+    stacked = pd.concat([prepare_frame(table, successors) for table in tables], ignore_index=True)
+    with _configurations_built_once():
+        failed = _failed_in_screen(stacked, suite_doc["name"], list(checks.values()), values)
+    failed_ids = {id(expectation) for expectation in failed}
+    return frozenset(position for position, expectation in checks.items() if id(expectation) not in failed_ids)
 
 
 def warm_up() -> None:
@@ -254,10 +323,7 @@ def _run_gx(
     """
     values = {k: v for k, v in parameters.items() if v is not None}
     if docs_dir is None:
-        screen = _gx_suite(suite_name, expectations)
-        batch = screen.batch_definition.get_batch(batch_parameters={"dataframe": frame})
-        result = batch.validate(screen.suite, result_format="BOOLEAN_ONLY", expectation_parameters=values)
-        failed = [expectations[int(res.expectation_config.meta[_POSITION])] for res in result.results if not res.success]
+        failed = _failed_in_screen(frame, suite_name, expectations, values)
         if not failed:
             return {"success": True, "results": []}
         checkpoint = _gx_suite(suite_name, failed).checkpoint
@@ -272,6 +338,18 @@ def _run_gx(
         res["unexpected_index_list"] = original.result.get("unexpected_index_list") or []
         res["exception"] = (original.exception_info or {}).get("exception_message")
     return document
+
+
+def _failed_in_screen(
+    frame: pd.DataFrame, suite_name: str, expectations: list[dict[str, Any]], values: dict[str, Any]
+) -> list[dict[str, Any]]:
+    """The expectations ``frame`` fails, by GX's pass/fail screen (no rows or values collected)."""
+    if not expectations:
+        return []
+    screen = _gx_suite(suite_name, expectations)
+    batch = screen.batch_definition.get_batch(batch_parameters={"dataframe": frame})
+    result = batch.validate(screen.suite, result_format="BOOLEAN_ONLY", expectation_parameters=values)
+    return [expectations[int(res.expectation_config.meta[_POSITION])] for res in result.results if not res.success]
 
 
 @dataclass(frozen=True)

@@ -121,13 +121,19 @@ def test_one_airflow_process_runs_ingest_transform_and_publish_in_turn(airflow_r
     timings = tmp_path / "timings.json"
     result = subprocess.run(
         [sys.executable, "-m", "dags._run_dags", "--timings", str(timings),
-         "ingest_sickness_absence", "ingest_no_such_source", "transform_marts", "publish_release"],
+         "ingest_sickness_absence", "ingest_no_such_source", "ingest_ods_trusts", "transform_marts",
+         "publish_release"],
         env=airflow_env, cwd=PROJECT_ROOT, capture_output=True, text=True)
 
     runs = json.loads(timings.read_text())
     states = {dag_id: run["state"] for dag_id, run in runs.items()}
     assert states == {"ingest_sickness_absence": "success", "ingest_no_such_source": "failed",
+                      "ingest_ods_trusts": "failed",  # this publisher has no ODS page
                       "transform_marts": "success", "publish_release": "success"}, result.stdout[-3000:]
+    # ODS first, and alone: the other ingests validate organisation codes against what it loads.
+    out = result.stdout
+    assert "[1/5] airflow dags test ingest_ods_trusts" in out
+    assert out.index("ingest_ods_trusts: failed in") < out.index("airflow dags test ingest_sickness_absence")
     # each DAG's own time, as its fork measured it (the runner imports for transform meanwhile)
     assert all(0 < run["seconds"] < 600 for run in runs.values())
     assert result.returncode == 1  # one DAG failed: said so, after running the rest

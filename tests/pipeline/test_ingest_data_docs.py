@@ -29,9 +29,9 @@ def validations(monkeypatch):
     seen: list[tuple[str, bool]] = []
     real = ingest.check_extract
 
-    def recorded(spec, parsed, file_name, period, ledger, settings, docs_dir=None):
+    def recorded(spec, parsed, file_name, period, ledger, settings, docs_dir=None, **options):
         seen.append((file_name, docs_dir is not None))
-        return real(spec, parsed, file_name, period, ledger, settings, docs_dir=docs_dir)
+        return real(spec, parsed, file_name, period, ledger, settings, docs_dir=docs_dir, **options)
 
     monkeypatch.setattr(ingest, "check_extract", recorded)
     return seen

@@ -1,0 +1,75 @@
+"""A backfill screens its files' rows together (pipelines.ingest._ParsedAhead), and a bad row in one
+month still quarantines that month alone, with a message naming the file, the row and the column."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+SOURCE = "sickness_absence"
+
+
+@pytest.fixture
+def site(tmp_path, monkeypatch):
+    """A year of synthetic monthly sickness absence files on a local publisher, one of them with a
+    rate of 150% on its third organisation's line; returns that file's name."""
+    from pipelines.publisher_server import serve
+    from pipelines.synthetic.site import build_site
+    from pipelines.synthetic.world import World
+
+    build_site(World(years=1), tmp_path / "site", sources=[SOURCE], progress=lambda _: None)
+    files = sorted((tmp_path / "site").rglob("*.csv"))
+    bad = files[len(files) // 2]
+    lines = bad.read_text(encoding="utf-8").splitlines(keepends=True)
+    lines[3] = re.sub(r",[0-9.]+(\r?\n)$", r",150.00\1", lines[3])
+    bad.write_text("".join(lines), encoding="utf-8")
+    with serve(tmp_path / "site") as url:
+        monkeypatch.setenv("CULTURE_OUTCOMES_PUBLISHER_BASE_URL", url)
+        yield bad.name
+
+
+@pytest.fixture
+def screened(monkeypatch):
+    """Each validation of a file without Data Docs: file name -> the row-wise checks it had already
+    passed with its batch (a validation that writes Data Docs runs every check, for the report)."""
+    import pipelines.ingest as ingest
+
+    seen: dict[str, frozenset[int]] = {}
+    real = ingest.check_extract
+
+    def recorded(spec, parsed, file_name, period, ledger, settings, docs_dir=None, passed_together=()):
+        if docs_dir is None:
+            assert file_name not in seen, f"{file_name} validated twice"
+            seen[file_name] = frozenset(passed_together)
+        return real(spec, parsed, file_name, period, ledger, settings, docs_dir=docs_dir,
+                    passed_together=passed_together)
+
+    monkeypatch.setattr(ingest, "check_extract", recorded)
+    return seen
+
+
+def test_a_bad_row_quarantines_its_month_alone_and_the_rest_of_the_backfill_loads(site, settings_env, screened):
+    from pipelines.ingest import ExtractRejected, ingest_source
+    from pipelines.validation.suites import is_row_wise, load_suite
+
+    settings = settings_env()
+    outcomes = ingest_source(SOURCE, settings, progress=lambda _: None)
+
+    rejected = [o for o in outcomes if isinstance(o, ExtractRejected)]
+    assert len(rejected) == 1 and len(outcomes) == 12
+    assert all(o.status == "loaded" for o in outcomes if not isinstance(o, ExtractRejected))
+    message = str(rejected[0])
+    assert message.startswith(site) and "validation FAILED" in message
+    assert "1 values not between 0.0 and 100.0 (rows where unit is percent) in column 'value'" in message
+    assert "e.g. row=4, org_code=" in message  # the file's own line: the header is line 1
+
+    # Screened together: every file skipped the row-wise checks its batch passed, and ran again
+    # only the ones the bad month failed, so that month's finding names its own row.
+    suite = load_suite(SOURCE, "org_monthly")["expectations"]
+    row_wise = {position for position, expectation in enumerate(suite)  # ODS is not loaded: no known codes
+                if is_row_wise(expectation) and not expectation["meta"].get("requires")}
+    assert len(screened) == 11  # the twelfth, the newest month, was validated with its Data Docs
+    rerun = {suite[position]["kwargs"]["column"] for position in row_wise - set.union(*map(set, screened.values()))}
+    assert rerun == {"value_if_percent", "rate_discrepancy"}
+    assert all(len(passed) == len(row_wise) - 2 for passed in screened.values())

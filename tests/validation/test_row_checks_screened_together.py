@@ -1,0 +1,167 @@
+"""A batch's extracts screened together for the checks of each row give every extract exactly the
+findings it gets validated on its own (pipelines.validation.suites.row_checks_passed_together).
+
+The extracts are a year of synthetic Friends and Family Test A&E workbooks; one of four is spoilt
+in each way an analyst meets, and each extract's report, with and without the screen, is compared.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pandas as pd
+import pytest
+
+from pipelines.sources.catalogue import get_source
+from pipelines.validation.suites import (
+    is_row_wise,
+    load_suite,
+    row_checks_passed_together,
+    same_shape,
+    validate,
+)
+
+SOURCE, LAYOUT = "fft", "ae"
+
+
+@pytest.fixture(scope="module")
+def tables(tmp_path_factory) -> list[tuple[str, pd.DataFrame]]:
+    """Four months of A&E workbooks, parsed: (file name, table)."""
+    import re
+
+    from pipelines.synthetic.site import build_site
+    from pipelines.synthetic.world import World
+
+    root = tmp_path_factory.mktemp("site")
+    build_site(World(years=1), root, sources=[SOURCE], progress=lambda _: None)
+    spec = get_source(SOURCE)
+    pattern = re.compile(spec.link_pattern)
+    found = []
+    for path in sorted((root / spec.page_path).iterdir()):
+        if pattern.search(path.name) and (parsed := spec.load_parser()(path)).layout == LAYOUT:
+            found.append((path.name, parsed.table))
+    assert len(found) >= 4, "the synthetic publisher wrote fewer than four A&E workbooks"
+    return found[:4]
+
+
+def _first(table: pd.DataFrame, unit: str | None = None, suppressed: bool | None = None) -> int:
+    rows = table.index
+    if unit is not None:
+        rows = rows[(table["unit"] == unit).to_numpy()]
+    if suppressed is not None:
+        rows = rows[(table.loc[rows, "suppressed"] == suppressed).to_numpy()]
+    assert len(rows), f"no row with unit={unit} suppressed={suppressed}"
+    return int(rows[0])
+
+
+def _set(column: str, value: object, **where: object) -> Callable[[pd.DataFrame], pd.DataFrame]:
+    def spoil(table: pd.DataFrame) -> pd.DataFrame:
+        table = table.copy()
+        table.loc[_first(table, **where), column] = value
+        return table
+    return spoil
+
+
+def _duplicate_a_row(table: pd.DataFrame) -> pd.DataFrame:
+    return pd.concat([table, table.iloc[[0]]], ignore_index=True)
+
+
+def _unknown_org(table: pd.DataFrame) -> pd.DataFrame:
+    table = table.copy()
+    table.loc[0, "org_code"] = "ZZZ99"  # a well-formed code ODS does not know (a warning)
+    return table
+
+
+SPOILS: dict[str, Callable[[pd.DataFrame], pd.DataFrame] | None] = {
+    "nothing": None,
+    "not an ODS code": _set("org_code", "not a code"),
+    "no measure": _set("measure", None),
+    "a negative count": _set("numerator", -3.0, unit="fraction", suppressed=False),
+    "a share above 1": _set("value", 1.5, unit="fraction", suppressed=False),
+    "a value in a suppressed cell": _set("value", 12.0, suppressed=True),
+    "an unknown suppression token": _set("suppression_token", "x"),
+    "a repeated row": _duplicate_a_row,
+    "an organisation ODS does not know": _unknown_org,
+}
+
+
+def _parameters(tables: list[pd.DataFrame], file_index: int) -> dict[str, object]:
+    """What ingest passes: ODS codes for the batch, the release period for the file."""
+    known = sorted(set().union(*(set(t["org_code"]) for t in tables)) - {"ZZZ99", "not a code"})
+    return {"known_org_codes": known, "release_period_start": tables[file_index]["period_start"].max()}
+
+
+@pytest.mark.parametrize("spoil", list(SPOILS), ids=list(SPOILS))
+def test_screened_together_each_extract_gets_the_findings_it_gets_alone(tables, spoil):
+    names = [name for name, _ in tables]
+    frames = [table for _, table in tables]
+    if SPOILS[spoil] is not None:
+        frames[1] = SPOILS[spoil](frames[1])
+    if not same_shape(frames):
+        pytest.fail(f"spoiling with {spoil} changed the table's dtypes; the test would not screen it")
+
+    passed = row_checks_passed_together(frames, source_id=SOURCE, layout=LAYOUT, parameters=_parameters(frames, 0))
+
+    for index, (name, frame) in enumerate(zip(names, frames, strict=True)):
+        alone = validate(frame, source_id=SOURCE, layout=LAYOUT, file_name=name,
+                         parameters=_parameters(frames, index))
+        screened = validate(frame, source_id=SOURCE, layout=LAYOUT, file_name=name,
+                            parameters=_parameters(frames, index), passed_together=passed)
+        assert [f.as_dict() for f in screened.findings] == [f.as_dict() for f in alone.findings], (spoil, name)
+        assert (screened.evaluated, screened.skipped) == (alone.evaluated, alone.skipped)
+        assert bool(alone.findings) == (spoil != "nothing" and index == 1), alone.summary()
+
+
+def test_a_batch_that_passes_skips_every_row_check_and_one_that_fails_reruns_only_the_check_it_failed(tables):
+    frames = [table for _, table in tables]
+    suite = load_suite(SOURCE, LAYOUT)["expectations"]
+    row_wise = {position for position, expectation in enumerate(suite) if is_row_wise(expectation)}
+    parameters = _parameters(frames, 0)
+    assert len(row_wise) > len(suite) / 2  # most of a suite: what the screen saves
+
+    assert row_checks_passed_together(frames, source_id=SOURCE, layout=LAYOUT, parameters=parameters) == row_wise
+
+    frames[2] = SPOILS["an unknown suppression token"](frames[2])
+    passed = row_checks_passed_together(frames, source_id=SOURCE, layout=LAYOUT, parameters=parameters)
+    failed = [(suite[position]["type"], suite[position]["kwargs"]["column"]) for position in row_wise - passed]
+    assert failed == [("expect_column_values_to_be_in_set", "suppression_token")]
+
+
+def test_rows_repeated_across_extracts_are_not_duplicates_within_either(tables):
+    """Why uniqueness is checked per extract: two releases may state the same rows (a restatement)."""
+    name, table = tables[0]
+    parameters = {"release_period_start": table["period_start"].max()}
+    passed = row_checks_passed_together([table, table], source_id=SOURCE, layout=LAYOUT, parameters=parameters)
+    assert validate(table, source_id=SOURCE, layout=LAYOUT, file_name=name, parameters=parameters,
+                    passed_together=passed).passed
+    stacked = pd.concat([table, table], ignore_index=True)
+    as_one = validate(stacked, source_id=SOURCE, layout=LAYOUT, file_name=name, parameters=parameters)
+    assert [f.expectation for f in as_one.errors] == ["expect_compound_columns_to_be_unique"]
+
+
+def test_extracts_of_another_shape_are_not_screened_together(tables):
+    frames = [table for _, table in tables[:2]]
+    frames[1] = frames[1].astype({"value": object})
+    assert not same_shape(frames)
+    with pytest.raises(ValueError, match="same columns and dtypes"):
+        row_checks_passed_together(frames, source_id=SOURCE, layout=LAYOUT, parameters={})
+
+
+def test_only_checks_of_each_row_on_its_own_are_screened_together():
+    """Volumes, the release period and uniqueness are about an extract as a whole; a share of rows
+    (``mostly``) is too."""
+    from pipelines.sources.catalogue import SOURCES
+
+    for spec in SOURCES:
+        for layout in spec.layouts:
+            for expectation in load_suite(spec.id, layout)["expectations"]:
+                whole = (expectation["type"] in {
+                    "expect_column_max_to_be_between", "expect_column_min_to_be_between",
+                    "expect_column_sum_to_be_between", "expect_column_unique_value_count_to_be_between",
+                    "expect_column_values_to_be_unique", "expect_compound_columns_to_be_unique",
+                    "expect_table_row_count_to_be_between"}
+                    or set(expectation["meta"].get("requires", [])) - {"known_org_codes"})
+                assert is_row_wise(expectation) is not bool(whole), (spec.id, layout, expectation["type"])
+    mostly = {"type": "expect_column_values_to_not_be_null", "kwargs": {"column": "value", "mostly": 0.9},
+              "meta": {}}
+    assert not is_row_wise(mostly)
