@@ -194,8 +194,8 @@ def machine_info() -> dict[str, Any]:
         except Exception:  # noqa: BLE001 - a missing package is reported as such
             versions[package] = None
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
-    # Changes to the measured code, not to what this harness writes (the results and the README).
-    outputs = [f":(exclude){path}" for path in ("benchmarks/results*.json", "benchmarks/README.md")]
+    # Changes to the measured code, not to what this harness writes (results files and the README).
+    outputs = [f":(exclude){path}" for path in ("benchmarks/*.json", "benchmarks/README.md")]
     dirty = bool(subprocess.run(["git", "status", "--porcelain", "--", ".", *outputs], cwd=ROOT, capture_output=True,
                                 text=True).stdout.strip())
     return {
