@@ -227,9 +227,7 @@ def is_row_wise(expectation: dict[str, Any]) -> bool:
 def same_shape(tables: list[pd.DataFrame]) -> bool:
     """Whether the tables have the same columns with the same dtypes, in the same order: stacked,
     each column keeps its dtype, so a type check sees the values each extract has."""
-    first = tables[0].dtypes
-    return all(len(t.dtypes) == len(first) and (t.dtypes.index == first.index).all()
-               and (t.dtypes == first).all() for t in tables[1:])
+    return all(table.dtypes.equals(tables[0].dtypes) for table in tables[1:])
 
 
 def row_checks_passed_together(
@@ -256,10 +254,10 @@ def row_checks_passed_together(
     checks = {position: expectation for position, expectation in enumerate(suite_doc["expectations"])
               if is_row_wise(expectation) and all(values.get(p) is not None for p in expectation["meta"].get("requires", []))}
     stacked = pd.concat([prepare_frame(table, successors) for table in tables], ignore_index=True)
+    positions = list(checks)
     with _configurations_built_once():
         failed = _failed_in_screen(stacked, suite_doc["name"], list(checks.values()), values)
-    failed_ids = {id(expectation) for expectation in failed}
-    return frozenset(position for position, expectation in checks.items() if id(expectation) not in failed_ids)
+    return frozenset(positions) - {positions[index] for index in failed}
 
 
 def warm_up() -> None:
@@ -323,7 +321,7 @@ def _run_gx(
     """
     values = {k: v for k, v in parameters.items() if v is not None}
     if docs_dir is None:
-        failed = _failed_in_screen(frame, suite_name, expectations, values)
+        failed = [expectations[index] for index in _failed_in_screen(frame, suite_name, expectations, values)]
         if not failed:
             return {"success": True, "results": []}
         checkpoint = _gx_suite(suite_name, failed).checkpoint
@@ -342,14 +340,15 @@ def _run_gx(
 
 def _failed_in_screen(
     frame: pd.DataFrame, suite_name: str, expectations: list[dict[str, Any]], values: dict[str, Any]
-) -> list[dict[str, Any]]:
-    """The expectations ``frame`` fails, by GX's pass/fail screen (no rows or values collected)."""
+) -> list[int]:
+    """Which of ``expectations`` (their positions in the list) ``frame`` fails, by GX's pass/fail
+    screen (no rows or values collected)."""
     if not expectations:
         return []
     screen = _gx_suite(suite_name, expectations)
     batch = screen.batch_definition.get_batch(batch_parameters={"dataframe": frame})
     result = batch.validate(screen.suite, result_format="BOOLEAN_ONLY", expectation_parameters=values)
-    return [expectations[int(res.expectation_config.meta[_POSITION])] for res in result.results if not res.success]
+    return [int(res.expectation_config.meta[_POSITION]) for res in result.results if not res.success]
 
 
 @dataclass(frozen=True)
