@@ -129,6 +129,11 @@ def data_docs_dir(settings: Settings, source_id: str, sha256: str) -> Path:
     return settings.paths.state / "data_docs" / source_id / sha256
 
 
+def gx_templates_dir(settings: Settings) -> Path:
+    """Where GX's Data Docs templates are kept compiled between reports (and runs)."""
+    return settings.paths.state / "gx_templates"
+
+
 def check_extract(
     spec: SourceSpec,
     parsed: ParsedExtract,
@@ -142,8 +147,11 @@ def check_extract(
     """Run the source's suite over a parsed file with the parameters of its place in the history
     (the volumes before its vintage, the period its file name gives, ODS codes and successors);
     ``passed_together``: the row-wise checks it already passed with its batch (:class:`_ParsedAhead`)."""
+    from pipelines.validation.data_docs_templates import keep_compiled_templates
     from pipelines.validation.suites import validate
 
+    if docs_dir is not None:
+        keep_compiled_templates(gx_templates_dir(settings))
     return validate(
         parsed.table, source_id=spec.id, layout=parsed.layout, file_name=file_name,
         parameters=validation_parameters(spec, parsed.layout, period, ledger, settings, parsed.vintage),
