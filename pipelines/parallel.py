@@ -13,11 +13,11 @@ import multiprocessing
 import os
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager
 from typing import TypeVar
 
 Item = TypeVar("Item")
 Result = TypeVar("Result")
-Other = TypeVar("Other")
 
 
 def worker_count(requested: int = 0) -> int:
@@ -25,40 +25,47 @@ def worker_count(requested: int = 0) -> int:
     return requested if requested > 0 else (os.cpu_count() or 1)
 
 
-def process_map(function: Callable[[Item], Result], items: Iterable[Item], workers: int = 0) -> Iterator[Result]:
-    """``map(function, items)`` across forked worker processes, yielding results in input order.
+class Workers:
+    """Worker processes forked when this was made, for any number of maps while it is open
+    (:func:`forked_workers`); with none, each map runs in this process."""
 
-    ``function`` must be a module-level function (it is sent to the workers by name), and an
-    exception in a worker is raised here, as it would be in a plain loop.
+    def __init__(self, pool: ProcessPoolExecutor | None) -> None:
+        self._pool = pool
+
+    def map(self, function: Callable[[Item], Result], items: Iterable[Item]) -> list[Result]:
+        """``list(map(function, items))`` across the workers, in input order.
+
+        ``function`` must be a module-level function (it is sent to the workers by name), and an
+        exception in a worker is raised here, as it would be in a plain loop.
+        """
+        if self._pool is None:
+            return list(map(function, items))
+        return list(self._pool.map(function, items))
+
+
+@contextmanager
+def forked_workers(workers: int = 0, items: int | None = None) -> Iterator[Workers]:
+    """``workers`` processes (0: one per core; no more than ``items``) forked now, on entering.
+
+    For maps that must run while this process does something else in a thread: fork the workers
+    before that thread starts, since a fork of a process whose other thread holds a lock can wait
+    on that lock forever. A worker is a copy of this process as it is now, so it sees nothing this
+    process does later. With one core, one item or no ``fork``, maps run in this process.
     """
-    items = list(items)
-    count = _forked_workers(len(items), workers)
+    count = _forked_workers(worker_count(workers) if items is None else items, workers)
     if count == 0:
-        yield from map(function, items)
+        yield Workers(None)
         return
     with _forked_pool(count) as pool:
-        yield from pool.map(function, items)
+        pool.submit(int).result()  # an executor with ``fork`` forks every worker at its first task
+        yield Workers(pool)
 
 
-def process_map_beside(function: Callable[[Item], Result], items: Iterable[Item], beside: Callable[[], Other],
-                       workers: int = 0) -> tuple[list[Result], Other]:
-    """``list(process_map(function, items, workers))``, while ``beside()`` runs in this process.
-
-    For two independent steps that leave cores idle on their own: the read-back check's workers
-    while this process prints the packs, whose browser mostly waits on itself, instead of this
-    process waiting for the workers. ``beside`` starts once every worker has been forked (an
-    executor with ``fork`` starts them all at its first task), so nothing it starts is copied into
-    a worker: a fork of a process whose other thread held a lock can wait on that lock forever.
-    Without workers the map runs first, then ``beside``.
-    """
+def process_map(function: Callable[[Item], Result], items: Iterable[Item], workers: int = 0) -> list[Result]:
+    """``list(map(function, items))`` across forked worker processes (see :meth:`Workers.map`)."""
     items = list(items)
-    count = _forked_workers(len(items), workers)
-    if count == 0:
-        return list(map(function, items)), beside()
-    with _forked_pool(count) as pool:
-        pending = [pool.submit(function, item) for item in items]
-        other = beside()
-        return [future.result() for future in pending], other
+    with forked_workers(workers, len(items)) as forked:
+        return forked.map(function, items)
 
 
 def _forked_workers(items: int, workers: int) -> int:

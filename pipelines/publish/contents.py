@@ -5,14 +5,15 @@
 3. Extracts (:mod:`.extracts`): ``benchmarks_network.csv/.parquet/.xlsx`` (every network trust in the
    table) and ``trusts/benchmarks_<ODS code>.csv/.parquet/.xlsx`` for every network member, in
    worker processes.
-4. BI (:mod:`.bi`): ``bi/culture_outcomes.duckdb`` (read-only snapshot of ``marts`` and
+4. Benchmark packs (``packs/``) from ``pipelines.publish.pack`` when that module exists, written in a
+   thread (their PDFs printed by Chromium) while this thread makes 5-7:
+5. BI (:mod:`.bi`): ``bi/culture_outcomes.duckdb`` (read-only snapshot of ``marts`` and
    ``benchmarks``) and ``bi/parquet/<schema>.<table>.parquet``.
-5. The disclosure check over every written CSV, Parquet, XLSX and DuckDB file, in worker
-   processes, while this process writes
-6. Benchmark packs (``packs/``) from ``pipelines.publish.pack`` when that module exists, and
+6. The disclosure check over every written CSV, Parquet, XLSX and DuckDB file, in worker
+   processes forked before the packs' thread started.
 7. Documentation: ``docs/dbt/`` (``dbt docs generate``: index.html, manifest.json, catalog.json)
    and ``docs/validation/`` (the Great Expectations Data Docs of the latest loaded extract of
-   each source, when present).
+   each source, when present). Neither the packs nor the docs may hold a table (checked).
 8. On PostgreSQL: the benchmark tables swapped into ``benchmarks`` and the BI role ensured.
 
 File names come only from validated ODS codes of network members (never from data values),
@@ -28,6 +29,7 @@ import shutil
 import tempfile
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -37,7 +39,7 @@ import pandas as pd
 
 from pipelines.benchmark.tables import BENCHMARK_SCHEMA, BENCHMARK_TABLE
 from pipelines.config import Settings
-from pipelines.parallel import process_map, worker_count
+from pipelines.parallel import forked_workers, process_map, worker_count
 from pipelines.parsers.common import ODS_CODE_PATTERN
 from pipelines.publish.release import ReleaseError, row_count
 
@@ -55,6 +57,9 @@ DBT_DOCS_FILES = ("index.html", "manifest.json", "catalog.json")
 #: Ask the pack writer for PDFs too (printed by headless Chromium when it is installed).
 PACK_PDF = True
 
+
+#: The release's folders written while the tables are read back (HTML, PDF, JSON: no table).
+BESIDE_CHECK = ("packs", "docs")
 
 #: The order of the published table (and of every extract cut from it).
 TABLE_ORDER = ("metric_id", "period_start", "comparator", "org_code")
@@ -206,18 +211,21 @@ def write_release_contents(settings: Settings, folder: Path, progress: Callable[
         progress(f"[{number}/{len(members)}] {code}: wrote trusts/{job.stem}.csv, .parquet, .xlsx ({len(job.rows)} rows)")
     missing = [code for code, info in per_trust.items() if info["rows"] == 0]
 
-    bi_info = bi.write_bi_snapshot(settings, folder, table, rules, reference, progress)
-
-    def packs_and_docs() -> tuple[dict[str, Any], dict[str, Any]]:
-        packs = write_pack_files(settings, table, folder, reference, progress, associations=sources.associations)
+    # The packs (their PDFs printed by Chromium, in processes of its own) are written in a thread
+    # while this one writes the BI snapshot and the workers read the tables back; the workers are
+    # forked before the thread starts (pipelines.parallel.forked_workers). The packs read nothing
+    # but the disclosed table; the docs open the warehouse, so they come after the BI snapshot.
+    with forked_workers(settings.publishing.workers) as readers, ThreadPoolExecutor(1) as printer:
+        printing = printer.submit(write_pack_files, settings, table, folder, reference, progress,
+                                  associations=sources.associations)
+        bi_info = bi.write_bi_snapshot(settings, folder, table, rules, reference, progress)
+        check = disclosure.check_release_files(folder, rules, readers, excluding=BESIDE_CHECK)
         docs = {"dbt": write_dbt_docs(settings, folder, progress), "validation": copy_validation_docs(settings, folder)}
         progress(f"docs: {docs['dbt']['path']}, validation reports: {len(docs['validation']['extracts'])}")
-        return packs, docs
-
-    # Packs and docs (HTML, PDF, JSON: nothing the check reads) are written while the workers
-    # read back the tables; Chromium prints while they do.
-    check, (packs, docs) = disclosure.check_release_files_beside(folder, rules, packs_and_docs,
-                                                                 settings.publishing.workers)
+        packs = printing.result()
+    unread = [path for name in BESIDE_CHECK for path in disclosure.tables_in(folder / name)]
+    if unread:
+        raise ReleaseError(f"the packs or docs wrote tables the disclosure check did not read: {unread[:5]}")
     progress(f"disclosure check: {check['files_checked']} files read back, nothing below a threshold")
     postgres = None
     if settings.warehouse.target == "postgres":

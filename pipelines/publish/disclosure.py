@@ -47,10 +47,10 @@ no org-total / sibling-setting structure to protect.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -58,7 +58,8 @@ import pandas as pd
 from pipelines.config import Disclosure
 from pipelines.publish.release import ReleaseError
 
-Other = TypeVar("Other")
+if TYPE_CHECKING:
+    from pipelines.parallel import Workers
 
 MARKER = "*"
 
@@ -363,10 +364,11 @@ def _duckdb_tables(path: Path) -> list[tuple[str, str]]:
             "and column_name = 'metric_id' order by 1, 2").fetchall()]
 
 
-def _read_backs(folder: Path, rules: Sequence[Rule]) -> tuple[int, list[ReadBack]]:
-    """Every checked file under ``folder`` (their number) and the read-backs they make: one per
-    file, or one per table of a DuckDB file, so the national tables are read back side by side."""
-    paths = sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in CHECKED_SUFFIXES)
+def _read_backs(folder: Path, rules: Sequence[Rule], excluding: Collection[str] = ()) -> tuple[int, list[ReadBack]]:
+    """Every checked file under ``folder`` but its top-level folders ``excluding`` (their number) and
+    the read-backs they make: one per file, or one per table of a DuckDB file, so the national
+    tables are read back side by side."""
+    paths = [Path(p) for p in tables_in(folder) if Path(p).relative_to(folder).parts[0] not in excluding]
     jobs = []
     for path in paths:
         relative = str(path.relative_to(folder))
@@ -479,24 +481,24 @@ def _as_sql(test: dict[str, str], column: str, kind: str) -> str:
 CHECKED_SUFFIXES = (".csv", ".parquet", ".xlsx", ".duckdb")
 
 
-def check_release_files(folder: Path, rules: Sequence[Rule], workers: int = 0) -> dict[str, Any]:
+def check_release_files(folder: Path, rules: Sequence[Rule], workers: int | Workers = 0,
+                        excluding: Collection[str] = ()) -> dict[str, Any]:
     """Read back every CSV, Parquet, XLSX and DuckDB file under ``folder``: no count below a
     threshold, no statistic on a suppressed row, and no cell suppressed in one place but published
     in another. Raises :class:`ReleaseError` listing what escaped. Files (and a DuckDB file's
-    tables) are read back in ``workers`` processes (0: one per core); typed tables are checked by
-    DuckDB where they are (:func:`_typed_findings`), CSV and XLSX files in pandas."""
-    return check_release_files_beside(folder, rules, lambda: None, workers)[0]
+    tables) are read back in ``workers`` processes (a number: forked for the check, 0 for one per
+    core; or :class:`~pipelines.parallel.Workers` forked earlier); typed tables are checked by
+    DuckDB where they are (:func:`_typed_findings`), CSV and XLSX files in pandas. The top-level
+    folders in ``excluding`` are not read (what is being written meanwhile: it must hold no table,
+    which :func:`tables_in` proves once it is written)."""
+    from pipelines.parallel import forked_workers
 
-
-def check_release_files_beside(folder: Path, rules: Sequence[Rule], beside: Callable[[], Other],
-                               workers: int = 0) -> tuple[dict[str, Any], Other]:
-    """:func:`check_release_files`, and ``beside()`` run in this process while the workers read
-    (:func:`pipelines.parallel.process_map_beside`): what is written meanwhile must not be a file
-    the check reads (the files to read are listed before ``beside`` starts)."""
-    from pipelines.parallel import process_map_beside
-
-    files, jobs = _read_backs(folder, rules)
-    outcomes, other = process_map_beside(_check_file, jobs, beside, workers)
+    files, jobs = _read_backs(folder, rules, excluding)
+    if isinstance(workers, int):
+        with forked_workers(workers, len(jobs)) as forked:
+            outcomes = forked.map(_check_file, jobs)
+    else:
+        outcomes = workers.map(_check_file, jobs)
     violations: list[str] = []
     seen: list[pd.DataFrame] = []
     for found, states in outcomes:
@@ -511,7 +513,12 @@ def check_release_files_beside(folder: Path, rules: Sequence[Rule], beside: Call
     if violations:
         raise ReleaseError(f"disclosure check failed: {len(violations)} finding(s) in the written files, e.g. "
                            + "; ".join(violations[:10]))
-    return {"files_checked": files, "findings": 0}, other
+    return {"files_checked": files, "findings": 0}
+
+
+def tables_in(folder: Path) -> list[str]:
+    """The files under ``folder`` the disclosure check reads (CSV, Parquet, XLSX, DuckDB)."""
+    return sorted(str(p) for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in CHECKED_SUFFIXES)
 
 
 def _check_file(job: ReadBack) -> tuple[list[str], pd.DataFrame | None]:

@@ -1,4 +1,4 @@
-"""Forked workers, and work done in this process beside them (pipelines.parallel)."""
+"""Forked workers, and work done in this process while they work (pipelines.parallel)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from pipelines.parallel import process_map, process_map_beside
+from pipelines.parallel import forked_workers, process_map
 
 SIGNAL = "CULTURE_OUTCOMES_TEST_BESIDE_STARTED"
 
@@ -38,51 +38,43 @@ def _fail_on_three(item: int) -> int:
     return item
 
 
-def test_results_come_back_in_input_order_with_besides_result():
-    assert process_map_beside(_double, range(7), lambda: "beside done", workers=2) == (
-        [0, 2, 4, 6, 8, 10, 12], "beside done")
-    assert process_map_beside(_double, range(7), lambda: "beside done", workers=2)[0] == list(
-        process_map(_double, range(7), workers=2))
+def test_results_come_back_in_input_order():
+    assert process_map(_double, range(7), workers=2) == [0, 2, 4, 6, 8, 10, 12]
+    with forked_workers(2) as workers:
+        assert workers.map(_double, range(7)) == [0, 2, 4, 6, 8, 10, 12]
+        assert workers.map(_double, [5]) == [10]  # the same workers, a second map
 
 
-def test_beside_runs_while_the_workers_work(tmp_path):
-    marker = tmp_path / "written by beside"
-    results, _ = process_map_beside(_wait_for, [str(marker)] * 2, marker.touch, workers=2)
-    assert results == [True, True]
+def test_the_workers_map_while_a_thread_of_this_process_works(tmp_path):
+    """The release's shape: workers forked first, then a thread (the packs) runs beside their map."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    marker = tmp_path / "written by the thread"
+    with forked_workers(2) as workers, ThreadPoolExecutor(1) as thread:
+        written = thread.submit(lambda: time.sleep(0.2) or marker.touch())
+        assert workers.map(_wait_for, [str(marker)] * 2) == [True, True]
+        written.result()
 
 
-def test_every_worker_is_forked_before_beside_starts(monkeypatch):
+def test_every_worker_is_forked_on_entering(monkeypatch):
+    """What this process does afterwards (a thread it starts, a lock it takes) is not in any worker."""
     monkeypatch.delenv(SIGNAL, raising=False)
-
-    def beside() -> str:
+    with forked_workers(2) as workers:
         os.environ[SIGNAL] = "yes"
-        return os.environ[SIGNAL]
-
-    results, other = process_map_beside(_sees_beside, range(6), beside, workers=2)
-    assert other == "yes"
-    assert results == [None] * 6
+        assert workers.map(_sees_beside, range(6)) == [None] * 6
     os.environ.pop(SIGNAL)
 
 
-def test_with_one_worker_the_map_runs_here_and_then_beside():
+def test_with_one_worker_the_map_runs_here():
     order: list[str] = []
-    results, _ = process_map_beside(lambda item: order.append(f"map {item}") or item, [1, 2],
-                                    lambda: order.append("beside"), workers=1)
-    assert results == [1, 2]
-    assert order == ["map 1", "map 2", "beside"]
+    with forked_workers(1) as workers:
+        assert workers.map(lambda item: order.append(f"map {item}") or item, [1, 2]) == [1, 2]
+    assert order == ["map 1", "map 2"]
 
 
 def test_a_workers_error_is_raised_here():
-    with pytest.raises(ValueError, match="item 3 is broken"):
-        process_map_beside(_fail_on_three, range(5), lambda: None, workers=2)
-
-
-def test_an_error_beside_is_raised_once_the_workers_are_done():
-    def beside() -> None:
-        raise RuntimeError("the snapshot could not be written")
-
-    with pytest.raises(RuntimeError, match="snapshot could not be written"):
-        process_map_beside(_double, range(4), beside, workers=2)
+    with pytest.raises(ValueError, match="item 3 is broken"), forked_workers(2) as workers:
+        workers.map(_fail_on_three, range(5))
 
 
 PARENT = """

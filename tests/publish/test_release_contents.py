@@ -262,6 +262,23 @@ def test_packs_are_written_by_the_pack_module_when_it_exists(tmp_path, monkeypat
         write_pack_files(settings, table, tmp_path / "release", {}, progress=print)
 
 
+def test_a_pack_writer_that_writes_a_table_fails_the_release(release, tmp_path, monkeypatch):
+    """The packs are written while the tables are read back, so the read-back does not see them: a
+    table among them (unchecked for disclosure) stops the release, and `latest` stays where it was."""
+    def write_packs(settings, table, folder, manifest_reference):
+        (folder / "packs").mkdir()
+        leak = folder / "packs" / "RC9.csv"
+        table.to_csv(leak, index=False)
+        return [leak]
+
+    monkeypatch.setitem(sys.modules, "pipelines.publish.pack", types.SimpleNamespace(write_packs=write_packs))
+    settings = load_settings(environ=publish_env(tmp_path, Path(release.settings.warehouse.duckdb_path)))
+    with pytest.raises(ReleaseError, match="tables the disclosure check did not read: .*packs/RC9.csv"):
+        publish_release(settings, progress=lambda _: None)
+    assert list_releases(settings) == []
+    assert not any(settings.paths.published.glob(".staging-*"))
+
+
 def test_the_real_pack_module_writes_a_page_per_trust_from_the_disclosed_table(release, tmp_path, monkeypatch):
     """Integration with pipelines.publish.pack (another engineer's module), HTML only here."""
     pytest.importorskip("pipelines.publish.pack")
