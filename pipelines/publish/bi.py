@@ -31,6 +31,10 @@ from pipelines.publish.disclosure import Rule, sql_identifier
 from pipelines.publish.release import ReleaseError
 
 SNAPSHOT_FILE = "culture_outcomes.duckdb"
+#: DuckDB's memory while it writes the snapshot (it would otherwise take up to 80% of RAM): the
+#: national benchmark table went in with 770-870 MiB more, and with 500 MiB at this cap in the same
+#: time; the snapshot is written while Chromium prints the packs (benchmarks/FINDINGS.md, section 14).
+SNAPSHOT_MEMORY_LIMIT = "512MB"
 BI_SCHEMAS: tuple[str, ...] = ("marts", BENCHMARK_SCHEMA)
 HIDDEN_SCHEMAS: tuple[str, ...] = ("raw", "staging", "intermediate")
 FACTS = ("marts", "fct_culture_outcomes")
@@ -66,7 +70,7 @@ def write_bi_snapshot(settings: Settings, folder: Path, benchmark_table: pd.Data
     parquet = bi / "parquet"
     parquet.mkdir(parents=True)
     path = bi / SNAPSHOT_FILE
-    con = duckdb.connect(str(path))
+    con = duckdb.connect(str(path), config={"memory_limit": SNAPSHOT_MEMORY_LIMIT})
     try:
         for schema in BI_SCHEMAS:
             con.execute(f"create schema {sql_identifier(schema)}")

@@ -39,7 +39,7 @@ import pandas as pd
 
 from pipelines.benchmark.tables import BENCHMARK_SCHEMA, BENCHMARK_TABLE
 from pipelines.config import Settings
-from pipelines.parallel import forked_workers, process_map, worker_count
+from pipelines.parallel import Workers, forked_workers, worker_count
 from pipelines.parsers.common import ODS_CODE_PATTERN
 from pipelines.publish.release import ReleaseError, row_count
 
@@ -153,14 +153,24 @@ def _reference_from(folder: Path) -> dict[str, Any]:
 
 def write_release_contents(settings: Settings, folder: Path, progress: Callable[[str], Any] = print,
                            reference: dict[str, Any] | None = None) -> dict[str, Any]:
-    from pipelines.benchmark.schema import COLUMNS
-    from pipelines.publish import bi, disclosure, extracts
-
     reference = dict(reference or _reference_from(folder))
     reference.setdefault("network", settings.network.name)
     reference.setdefault("synthetic", settings.publishing.synthetic_data)
-    started = time.perf_counter()
+    # The worker processes (extracts, then the read-back) are forked first, before the national
+    # table is read: a fork shares its parent's memory until either writes to it, and this process
+    # writes to every object it touches (reference counts), so workers forked while it held the
+    # table came to hold copies of it (600 MiB more at publishing's peak). What they work on is sent
+    # to them. Forked before the packs' thread starts, too (pipelines.parallel.forked_workers).
+    with forked_workers(settings.publishing.workers) as workers:
+        return _write_contents(settings, folder, progress, reference, workers)
 
+
+def _write_contents(settings: Settings, folder: Path, progress: Callable[[str], Any], reference: dict[str, Any],
+                    workers: Workers) -> dict[str, Any]:
+    from pipelines.benchmark.schema import COLUMNS
+    from pipelines.publish import bi, disclosure, extracts
+
+    started = time.perf_counter()
     sources = read_sources(settings)
     metrics, methods = sources.metrics, sources.methods
     rules = disclosure.disclosure_rules(settings.disclosure, metrics)
@@ -201,7 +211,7 @@ def write_release_contents(settings: Settings, folder: Path, progress: Callable[
     per_trust: dict[str, dict[str, Any]] = {}
     # Not beside the BI snapshot: both keep both cores busy, so side by side they took as long and
     # raised publishing's peak memory by about 200 MiB (benchmarks/FINDINGS.md, section 9).
-    written = process_map(extracts.write_extract_job, jobs, settings.publishing.workers)
+    written = workers.map(extracts.write_extract_job, jobs)
     for number, (job, files) in enumerate(zip(jobs, written, strict=True)):
         if number == 0:
             progress(f"wrote benchmarks_network.csv, .parquet, .xlsx ({len(job.rows)} rows)")
@@ -212,14 +222,13 @@ def write_release_contents(settings: Settings, folder: Path, progress: Callable[
     missing = [code for code, info in per_trust.items() if info["rows"] == 0]
 
     # The packs (their PDFs printed by Chromium, in processes of its own) are written in a thread
-    # while this one writes the BI snapshot and the workers read the tables back; the workers are
-    # forked before the thread starts (pipelines.parallel.forked_workers). The packs read nothing
-    # but the disclosed table; the docs open the warehouse, so they come after the BI snapshot.
-    with forked_workers(settings.publishing.workers) as readers, ThreadPoolExecutor(1) as printer:
+    # while this one writes the BI snapshot and the workers read the tables back. The packs read
+    # nothing but the disclosed table; the docs open the warehouse, so they come after the snapshot.
+    with ThreadPoolExecutor(1) as printer:
         printing = printer.submit(write_pack_files, settings, table, folder, reference, progress,
                                   associations=sources.associations)
         bi_info = bi.write_bi_snapshot(settings, folder, table, rules, reference, progress)
-        check = disclosure.check_release_files(folder, rules, readers, excluding=BESIDE_CHECK)
+        check = disclosure.check_release_files(folder, rules, workers, excluding=BESIDE_CHECK)
         docs = {"dbt": write_dbt_docs(settings, folder, progress), "validation": copy_validation_docs(settings, folder)}
         progress(f"docs: {docs['dbt']['path']}, validation reports: {len(docs['validation']['extracts'])}")
         packs = printing.result()
