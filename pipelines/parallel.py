@@ -9,6 +9,7 @@ exist, the same function runs in this process, so the output never depends on th
 
 from __future__ import annotations
 
+import functools
 import multiprocessing
 import os
 from collections.abc import Callable, Iterable, Iterator
@@ -38,9 +39,16 @@ class Workers:
         ``function`` must be a module-level function (it is sent to the workers by name), and an
         exception in a worker is raised here, as it would be in a plain loop.
         """
+        return self.map_async(function, items)()
+
+    def map_async(self, function: Callable[[Item], Result], items: Iterable[Item]) -> Callable[[], list[Result]]:
+        """:meth:`map` started now; returns what waits for its results (and raises a worker's
+        exception). With no workers the map runs here when its results are first asked for."""
         if self._pool is None:
-            return list(map(function, items))
-        return list(self._pool.map(function, items))
+            items = list(items)
+            return functools.cache(lambda: list(map(function, items)))
+        futures = [self._pool.submit(function, item) for item in items]
+        return lambda: [future.result() for future in futures]
 
 
 @contextmanager

@@ -5,15 +5,15 @@
 3. Extracts (:mod:`.extracts`): ``benchmarks_network.csv/.parquet/.xlsx`` (every network trust in the
    table) and ``trusts/benchmarks_<ODS code>.csv/.parquet/.xlsx`` for every network member, in
    worker processes.
-4. Benchmark packs (``packs/``) from ``pipelines.publish.pack`` when that module exists, written in a
-   thread (their PDFs printed by Chromium) while this thread makes 5-7:
-5. BI (:mod:`.bi`): ``bi/culture_outcomes.duckdb`` (read-only snapshot of ``marts`` and
-   ``benchmarks``) and ``bi/parquet/<schema>.<table>.parquet``.
-6. The disclosure check over every written CSV, Parquet, XLSX and DuckDB file, in worker
-   processes forked before the packs' thread started.
+4. The disclosure check starts reading back the extracts, in the worker processes.
+5. Benchmark packs (``packs/``) from ``pipelines.publish.pack`` when that module exists, written in a
+   thread (their PDFs printed by Chromium) while this thread makes 6 and 7:
+6. BI (:mod:`.bi`): ``bi/culture_outcomes.duckdb`` (read-only snapshot of ``marts`` and
+   ``benchmarks``) and ``bi/parquet/<schema>.<table>.parquet``, read back in turn.
 7. Documentation: ``docs/dbt/`` (``dbt docs generate``: index.html, manifest.json, catalog.json)
    and ``docs/validation/`` (the Great Expectations Data Docs of the latest loaded extract of
-   each source, when present). Neither the packs nor the docs may hold a table (checked).
+   each source, when present). The check ends proving every CSV, Parquet, XLSX and DuckDB file
+   of the release was read back (the packs and docs hold none).
 8. On PostgreSQL: the benchmark tables swapped into ``benchmarks`` and the BI role ensured.
 
 File names come only from validated ODS codes of network members (never from data values),
@@ -221,21 +221,22 @@ def _write_contents(settings: Settings, folder: Path, progress: Callable[[str], 
         progress(f"[{number}/{len(members)}] {code}: wrote trusts/{job.stem}.csv, .parquet, .xlsx ({len(job.rows)} rows)")
     missing = [code for code, info in per_trust.items() if info["rows"] == 0]
 
-    # The packs (their PDFs printed by Chromium, in processes of its own) are written in a thread
-    # while this one writes the BI snapshot and the workers read the tables back. The packs read
-    # nothing but the disclosed table; the docs open the warehouse, so they come after the snapshot.
+    # The extracts are read back by the workers while the packs are written in a thread (their
+    # PDFs printed by Chromium, in processes of its own) and this one writes the BI snapshot, read
+    # back in turn. The packs read nothing but the disclosed table; the docs open the warehouse, so
+    # they come after the snapshot. Neither holds a table: the check proves none escaped it.
+    check = disclosure.ReleaseReadBack(folder, rules, workers)
+    check.read_new()
     with ThreadPoolExecutor(1) as printer:
         printing = printer.submit(write_pack_files, settings, table, folder, reference, progress,
                                   associations=sources.associations)
         bi_info = bi.write_bi_snapshot(settings, folder, table, rules, reference, progress)
-        check = disclosure.check_release_files(folder, rules, workers, excluding=BESIDE_CHECK)
+        check.read_new(excluding=BESIDE_CHECK)
         docs = {"dbt": write_dbt_docs(settings, folder, progress), "validation": copy_validation_docs(settings, folder)}
         progress(f"docs: {docs['dbt']['path']}, validation reports: {len(docs['validation']['extracts'])}")
         packs = printing.result()
-    unread = [path for name in BESIDE_CHECK for path in disclosure.tables_in(folder / name)]
-    if unread:
-        raise ReleaseError(f"the packs or docs wrote tables the disclosure check did not read: {unread[:5]}")
-    progress(f"disclosure check: {check['files_checked']} files read back, nothing below a threshold")
+    checked = check.result()
+    progress(f"disclosure check: {checked['files_checked']} files read back, nothing below a threshold")
     postgres = None
     if settings.warehouse.target == "postgres":
         postgres = bi.prepare_postgres(settings, table, progress)
@@ -258,7 +259,7 @@ def _write_contents(settings: Settings, folder: Path, progress: Callable[[str], 
                 "retention": settings.publishing.retention,
                 "successor_attribution": settings.publishing.successor_attribution,
             },
-            "disclosure": disclosed | {"bi_snapshot": bi_info["disclosure"], "check": check},
+            "disclosure": disclosed | {"bi_snapshot": bi_info["disclosure"], "check": checked},
             "extracts": {
                 "network": ["benchmarks_network.csv", "benchmarks_network.parquet", "benchmarks_network.xlsx"],
                 "trusts": per_trust,

@@ -47,7 +47,7 @@ no org-total / sibling-setting structure to protect.
 from __future__ import annotations
 
 import re
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -364,11 +364,9 @@ def _duckdb_tables(path: Path) -> list[tuple[str, str]]:
             "and column_name = 'metric_id' order by 1, 2").fetchall()]
 
 
-def _read_backs(folder: Path, rules: Sequence[Rule], excluding: Collection[str] = ()) -> tuple[int, list[ReadBack]]:
-    """Every checked file under ``folder`` but its top-level folders ``excluding`` (their number) and
-    the read-backs they make: one per file, or one per table of a DuckDB file, so the national
-    tables are read back side by side."""
-    paths = [Path(p) for p in tables_in(folder) if Path(p).relative_to(folder).parts[0] not in excluding]
+def _read_backs(folder: Path, paths: Sequence[Path], rules: Sequence[Rule]) -> list[ReadBack]:
+    """The read-backs the files ``paths`` of ``folder`` make: one per file, or one per table of a
+    DuckDB file, so the national tables are read back side by side."""
     jobs = []
     for path in paths:
         relative = str(path.relative_to(folder))
@@ -380,7 +378,7 @@ def _read_backs(folder: Path, rules: Sequence[Rule], excluding: Collection[str] 
         except Exception:  # noqa: BLE001 - unreadable: its read-back reports why
             tables = [None]
         jobs += [ReadBack(path, relative, tuple(rules), table) for table in tables]
-    return len(paths), jobs
+    return jobs
 
 
 def _sheets_in(job: ReadBack) -> Iterable[tuple[str, pd.DataFrame]]:
@@ -481,44 +479,71 @@ def _as_sql(test: dict[str, str], column: str, kind: str) -> str:
 CHECKED_SUFFIXES = (".csv", ".parquet", ".xlsx", ".duckdb")
 
 
-def check_release_files(folder: Path, rules: Sequence[Rule], workers: int | Workers = 0,
-                        excluding: Collection[str] = ()) -> dict[str, Any]:
+def check_release_files(folder: Path, rules: Sequence[Rule], workers: int = 0) -> dict[str, Any]:
     """Read back every CSV, Parquet, XLSX and DuckDB file under ``folder``: no count below a
     threshold, no statistic on a suppressed row, and no cell suppressed in one place but published
     in another. Raises :class:`ReleaseError` listing what escaped. Files (and a DuckDB file's
-    tables) are read back in ``workers`` processes (a number: forked for the check, 0 for one per
-    core; or :class:`~pipelines.parallel.Workers` forked earlier); typed tables are checked by
-    DuckDB where they are (:func:`_typed_findings`), CSV and XLSX files in pandas. The top-level
-    folders in ``excluding`` are not read (what is being written meanwhile: it must hold no table,
-    which :func:`tables_in` proves once it is written)."""
+    tables) are read back in ``workers`` processes forked for it (0: one per core); typed tables
+    are checked by DuckDB where they are (:func:`_typed_findings`), CSV and XLSX files in pandas."""
     from pipelines.parallel import forked_workers
 
-    files, jobs = _read_backs(folder, rules, excluding)
-    if isinstance(workers, int):
-        with forked_workers(workers, len(jobs)) as forked:
-            outcomes = forked.map(_check_file, jobs)
-    else:
-        outcomes = workers.map(_check_file, jobs)
-    violations: list[str] = []
-    seen: list[pd.DataFrame] = []
-    for found, states in outcomes:
-        violations += found
-        if states is not None:
-            seen.append(states)
-    if seen:
-        states = pd.concat(seen, ignore_index=True)
-        mixed = states.groupby("key")[["suppressed", "published"]].any()
-        for key in mixed.index[(mixed["suppressed"] & mixed["published"]).to_numpy()][:10]:
-            violations.append(f"cell {key} is suppressed in one published table and shown in another")
-    if violations:
-        raise ReleaseError(f"disclosure check failed: {len(violations)} finding(s) in the written files, e.g. "
-                           + "; ".join(violations[:10]))
-    return {"files_checked": files, "findings": 0}
+    with forked_workers(workers) as forked:
+        check = ReleaseReadBack(folder, rules, forked)
+        check.read_new()
+        return check.result()
 
 
-def tables_in(folder: Path) -> list[str]:
+class ReleaseReadBack:
+    """The disclosure check of a release (:func:`check_release_files`) made as its files are written.
+
+    :meth:`read_new` starts reading back, in the workers, the tables written since it was last
+    called, and returns at once; :meth:`result` waits for every read-back, judges them together
+    (a cell suppressed in one table must not be shown in another) and proves that every table in
+    the release was read back, whenever it was written.
+    """
+
+    def __init__(self, folder: Path, rules: Sequence[Rule], workers: Workers) -> None:
+        self._folder = folder
+        self._rules = tuple(rules)
+        self._workers = workers
+        self._read: set[str] = set()
+        self._pending: list[Callable[[], list[tuple[list[str], pd.DataFrame | None]]]] = []
+
+    def read_new(self, excluding: Collection[str] = ()) -> None:
+        """Start reading back the tables not read yet, but those under the top-level folders
+        ``excluding`` (being written meanwhile)."""
+        new = [path for path in tables_in(self._folder) if str(path.relative_to(self._folder)) not in self._read
+               and path.relative_to(self._folder).parts[0] not in excluding]
+        self._read.update(str(path.relative_to(self._folder)) for path in new)
+        self._pending.append(self._workers.map_async(_check_file, _read_backs(self._folder, new, self._rules)))
+
+    def result(self) -> dict[str, Any]:
+        outcomes = [outcome for pending in self._pending for outcome in pending()]
+        unread = sorted(str(p.relative_to(self._folder)) for p in tables_in(self._folder)
+                        if str(p.relative_to(self._folder)) not in self._read)
+        if unread:
+            raise ReleaseError(f"disclosure check failed: {len(unread)} table(s) written after the read-back, so "
+                               f"never read back: {', '.join(unread[:5])}")
+        violations: list[str] = []
+        seen: list[pd.DataFrame] = []
+        for found, states in outcomes:
+            violations += found
+            if states is not None:
+                seen.append(states)
+        if seen:
+            states = pd.concat(seen, ignore_index=True)
+            mixed = states.groupby("key")[["suppressed", "published"]].any()
+            for key in mixed.index[(mixed["suppressed"] & mixed["published"]).to_numpy()][:10]:
+                violations.append(f"cell {key} is suppressed in one published table and shown in another")
+        if violations:
+            raise ReleaseError(f"disclosure check failed: {len(violations)} finding(s) in the written files, e.g. "
+                               + "; ".join(violations[:10]))
+        return {"files_checked": len(self._read), "findings": 0}
+
+
+def tables_in(folder: Path) -> list[Path]:
     """The files under ``folder`` the disclosure check reads (CSV, Parquet, XLSX, DuckDB)."""
-    return sorted(str(p) for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in CHECKED_SUFFIXES)
+    return sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in CHECKED_SUFFIXES)
 
 
 def _check_file(job: ReadBack) -> tuple[list[str], pd.DataFrame | None]:

@@ -77,6 +77,18 @@ def test_a_workers_error_is_raised_here():
         workers.map(_fail_on_three, range(5))
 
 
+def test_a_map_started_now_is_waited_for_later(tmp_path):
+    marker = tmp_path / "written while the map runs"
+    for workers in (2, 1):
+        with forked_workers(workers) as forked:
+            pending = forked.map_async(_double, range(4))
+            failing = forked.map_async(_fail_on_three, range(5))
+            marker.touch()
+            assert pending() == [0, 2, 4, 6]
+            with pytest.raises(ValueError, match="item 3 is broken"):
+                failing()
+
+
 PARENT = """
 import os, sys, time
 from pipelines.parallel import process_map

@@ -317,8 +317,7 @@ def test_each_table_of_a_duckdb_snapshot_is_read_back_on_its_own(tmp_path):
         con.execute("create table marts.fct_culture_outcomes as select * from cells")
         con.execute("create table benchmarks.benchmark_table as select * from cells")
         con.execute("create table marts.dim_organisation as select org_code from cells")
-    files, jobs = _read_backs(tmp_path, [])
-    assert files == 1
+    jobs = _read_backs(tmp_path, [tmp_path / "snapshot.duckdb"], [])
     assert [job.table for job in jobs] == [("benchmarks", "benchmark_table"), ("marts", "fct_culture_outcomes")]
     assert check_release_files(tmp_path, []) == {"files_checked": 1, "findings": 0}
 
@@ -358,3 +357,38 @@ def test_typed_and_text_files_agree_on_what_is_absent_and_what_is_a_flag(tmp_pat
     with pytest.raises(ReleaseError) as failure:
         check_release_files(tmp_path, [])
     assert re.findall(r"row (\d+): suppressed but (\w+)", str(failure.value)) == [("4", "rank")]
+
+
+def test_a_release_read_back_as_it_is_written_judges_its_tables_together(tmp_path):
+    """What publishing does: the extracts read back while the snapshot is written, then the snapshot."""
+    from pipelines.parallel import forked_workers
+    from pipelines.publish.disclosure import ReleaseReadBack
+
+    extracts.write_csv(_cells(3).head(1), tmp_path / "trust.csv")
+    with forked_workers(2) as workers:
+        check = ReleaseReadBack(tmp_path, [], workers)
+        check.read_new()
+        (tmp_path / "bi").mkdir()
+        with duckdb.connect(str(tmp_path / "bi" / "snapshot.duckdb")) as con:
+            con.execute("create schema marts")
+            con.register("hidden", _cells(3).assign(value=None, rank=None, suppressed=True))
+            con.execute("create table marts.fct_culture_outcomes as select * from hidden")
+        check.read_new()
+        with pytest.raises(ReleaseError, match=r"cell R0000\|fft_ae_recommend\|month\|2024-04-01 is suppressed in one"):
+            check.result()
+
+
+def test_a_table_written_after_the_last_read_back_fails_the_check(tmp_path):
+    from pipelines.parallel import forked_workers
+    from pipelines.publish.disclosure import ReleaseReadBack
+
+    extracts.write_csv(_cells(3), tmp_path / "trust.csv")
+    with forked_workers(2) as workers:
+        check = ReleaseReadBack(tmp_path, [], workers)
+        check.read_new()
+        (tmp_path / "packs").mkdir()
+        _cells(3).to_csv(tmp_path / "packs" / "RC9.csv", index=False)
+        check.read_new(excluding=("packs",))  # being written meanwhile: not read now
+        with pytest.raises(ReleaseError, match=r"1 table\(s\) written after the read-back, so never read back: "
+                                               r"packs/RC9.csv"):
+            check.result()
