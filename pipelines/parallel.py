@@ -2,9 +2,10 @@
 
 The machines this runs on have few cores, and a release's slow parts (spreadsheet writing, the
 read-back disclosure check) are pure Python, one core each. Workers are forked, so they start
-with the task's imports and data already in memory (copy-on-write) instead of importing pandas
-again; results come back in the order of the inputs. With one core, or where ``fork`` does not
-exist, the same function runs in this process, so the output never depends on the core count.
+with the task's imports already in memory (copy-on-write) instead of importing pandas again; the
+work is sent to them and results come back in the order of the inputs. With one core, or where
+``fork`` does not exist, the same function runs in this process, so the output never depends on
+the core count.
 """
 
 from __future__ import annotations

@@ -156,11 +156,10 @@ def write_release_contents(settings: Settings, folder: Path, progress: Callable[
     reference = dict(reference or _reference_from(folder))
     reference.setdefault("network", settings.network.name)
     reference.setdefault("synthetic", settings.publishing.synthetic_data)
-    # The worker processes (extracts, then the read-back) are forked first, before the national
-    # table is read: a fork shares its parent's memory until either writes to it, and this process
-    # writes to every object it touches (reference counts), so workers forked while it held the
-    # table came to hold copies of it (600 MiB more at publishing's peak). What they work on is sent
-    # to them. Forked before the packs' thread starts, too (pipelines.parallel.forked_workers).
+    # The worker processes (the extracts, then the read-back) are forked first: before the packs'
+    # thread starts (pipelines.parallel.forked_workers), and before the national table is read, since
+    # a fork shares its parent's memory only until either writes to it and this process writes to
+    # every object it touches (reference counts). What they work on is sent to them.
     with forked_workers(settings.publishing.workers) as workers:
         return _write_contents(settings, folder, progress, reference, workers)
 
