@@ -7,7 +7,7 @@
    worker processes.
 4. The disclosure check starts reading back the extracts, in the worker processes.
 5. Benchmark packs (``packs/``) from ``pipelines.publish.pack`` when that module exists, written in a
-   thread (their PDFs printed by Chromium) while this thread makes 6 and 7:
+   thread (their PDFs printed by Chromium) while this thread makes 6:
 6. BI (:mod:`.bi`): ``bi/culture_outcomes.duckdb`` (read-only snapshot of ``marts`` and
    ``benchmarks``) and ``bi/parquet/<schema>.<table>.parquet``, read back in turn.
 7. Documentation: ``docs/dbt/`` (``dbt docs generate``: index.html, manifest.json, catalog.json)
@@ -222,8 +222,9 @@ def _write_contents(settings: Settings, folder: Path, progress: Callable[[str], 
 
     # The extracts are read back by the workers while the packs are written in a thread (their
     # PDFs printed by Chromium, in processes of its own) and this one writes the BI snapshot, read
-    # back in turn. The packs read nothing but the disclosed table; the docs open the warehouse, so
-    # they come after the snapshot. Neither holds a table: the check proves none escaped it.
+    # back in turn. The packs read nothing but the disclosed table. The docs come once Chromium has
+    # ended: a first release generates them with dbt, as much memory again as Chromium. Neither
+    # the packs nor the docs hold a table: the check proves none escaped it.
     check = disclosure.ReleaseReadBack(folder, rules, workers)
     check.read_new()
     with ThreadPoolExecutor(1) as printer:
@@ -231,9 +232,9 @@ def _write_contents(settings: Settings, folder: Path, progress: Callable[[str], 
                                   associations=sources.associations)
         bi_info = bi.write_bi_snapshot(settings, folder, table, rules, reference, progress)
         check.read_new(excluding=BESIDE_CHECK)
-        docs = {"dbt": write_dbt_docs(settings, folder, progress), "validation": copy_validation_docs(settings, folder)}
-        progress(f"docs: {docs['dbt']['path']}, validation reports: {len(docs['validation']['extracts'])}")
         packs = printing.result()
+    docs = {"dbt": write_dbt_docs(settings, folder, progress), "validation": copy_validation_docs(settings, folder)}
+    progress(f"docs: {docs['dbt']['path']}, validation reports: {len(docs['validation']['extracts'])}")
     checked = check.result()
     progress(f"disclosure check: {checked['files_checked']} files read back, nothing below a threshold")
     postgres = None
