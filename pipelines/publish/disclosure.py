@@ -197,7 +197,9 @@ def group_totals_exclude_suppressed(table: pd.DataFrame) -> tuple[bool, int]:
     members, i.e. no group total contains a suppressed (or unpublished) value."""
     if "comparator_n" not in table.columns or "comparator_group" not in table.columns or table.empty:
         return True, 0
-    grouped = table[table["comparator_group"].notna()]
+    # Only the columns it needs: filtering the whole national table's rows copied all of its columns.
+    needed = [c for c in (*GROUP_KEYS, "value", "suppressed", "comparator_n") if c in table.columns]
+    grouped = table.loc[table["comparator_group"].notna().to_numpy(), needed]
     if grouped.empty:
         return True, 0
     published = _present(grouped["value"]) & ~_flags(grouped["suppressed"])
