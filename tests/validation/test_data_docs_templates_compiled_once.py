@@ -9,29 +9,13 @@ compilations.
 from __future__ import annotations
 
 import re
-from datetime import date
 from pathlib import Path
 
 import jinja2
 import pytest
 
-from pipelines.synthetic import fft as writer
-from pipelines.synthetic.world import World
 from pipelines.validation import suites
 from pipelines.validation.data_docs_templates import keep_compiled_templates
-
-MONTH = date(2025, 10, 1)
-
-
-@pytest.fixture(scope="module")
-def inpatient(tmp_path_factory: pytest.TempPathFactory):
-    """One synthetic inpatient FFT workbook, parsed."""
-    from pipelines.parsers import fft
-
-    folder = tmp_path_factory.mktemp("fft")
-    setting = writer.SETTINGS_BY_LAYOUT["inpatient"]
-    path = writer.render(writer.FftTruth(World(years=1)), setting, MONTH, folder / writer.file_name(setting, MONTH))
-    return fft.parse(path)
 
 
 @pytest.fixture

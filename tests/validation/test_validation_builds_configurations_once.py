@@ -9,27 +9,11 @@ during a run, and that it is removed even when a run fails.
 from __future__ import annotations
 
 from contextlib import nullcontext
-from datetime import date
 
 import pandas as pd
 import pytest
 
-from pipelines.synthetic import fft as writer
-from pipelines.synthetic.world import World
 from pipelines.validation import suites
-
-MONTH = date(2025, 10, 1)
-
-
-@pytest.fixture(scope="module")
-def inpatient(tmp_path_factory: pytest.TempPathFactory):
-    """One synthetic inpatient FFT workbook, parsed."""
-    from pipelines.parsers import fft
-
-    folder = tmp_path_factory.mktemp("fft")
-    setting = writer.SETTINGS_BY_LAYOUT["inpatient"]
-    path = writer.render(writer.FftTruth(World(years=1)), setting, MONTH, folder / writer.file_name(setting, MONTH))
-    return fft.parse(path)
 
 
 def _broken(table: pd.DataFrame) -> pd.DataFrame:
@@ -65,8 +49,8 @@ def test_a_failing_extract_gives_the_same_findings_with_and_without_the_cache(in
     assert examples and all(example["row"] is not None for example in examples)
 
 
-def test_a_passing_extract_passes_with_the_cache(inpatient):
-    report = _validate(inpatient.table, {"release_period_start": pd.Timestamp(MONTH)})
+def test_a_passing_extract_passes_with_the_cache(inpatient, fft_month):
+    report = _validate(inpatient.table, {"release_period_start": pd.Timestamp(fft_month)})
 
     assert report.passed, report.summary()
     assert report.evaluated == len(suites.load_suite("fft", "inpatient")["expectations"]) - len(report.skipped)
