@@ -31,11 +31,8 @@ WORKDIR /opt/culture-outcomes
 
 # Dependencies first (cached until the lock changes).
 COPY requirements.lock ./
+# The lock carries the Celery provider (celery, kombu, the redis client) the CeleryExecutor needs.
 RUN pip install -r requirements.lock
-# CeleryExecutor needs the Celery provider (celery, kombu, redis client), which requirements.lock does
-# not carry: installed constrained by the lock so no locked version moves. Move it into
-# requirements.in/requirements.lock when the lock is next regenerated.
-RUN pip install -c requirements.lock "apache-airflow-providers-celery==3.26.0"
 
 # The project. dags/ and dbt_project/ are also bind-mounted read-only by docker-compose.yml, so a
 # DAG or model change needs no rebuild; a change to pipelines/ does.

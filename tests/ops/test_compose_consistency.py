@@ -52,17 +52,9 @@ ONLY_INTERPOLATION = re.compile(r"^\$\{[A-Za-z_][A-Za-z0-9_]*(?::?[-?][^}]*)?\}$
 SHELL_BUILTINS = {"set", "echo", "exec", "export", "cd", "test", "[", "true", "exit"}
 BASE_IMAGE_TOOLS = {"bash", "sh", "python", "mkdir", "chown", "chmod", "cat"}  # python:3.11-slim (Debian)
 DOCKERFILE_INSTALLS = {  # executable -> what the Dockerfile must install for it
-    "celery": "apache-airflow-providers-celery",  # brings celery (and its console script)
     "curl": "curl",  # apt-get
 }
 SERVICE_IMAGE_TOOLS = {"postgres": {"pg_isready", "psql"}, "redis": {"redis-cli"}}
-# `airflow celery ...` exists only with the Celery provider, which .venv does not carry (the image
-# installs it): its subcommands as defined in apache-airflow-providers-celery 3.26.0,
-# airflow/providers/celery/cli/definition.py (CELERY_COMMANDS).
-CELERY_PROVIDER_SUBCOMMANDS = {
-    "worker", "flower", "stop", "list-workers", "shutdown-worker", "shutdown-all-workers",
-    "add-queue", "remove-queue", "remove-all-queues",
-}
 
 
 # --- helpers ---------------------------------------------------------------------------------------
@@ -345,6 +337,16 @@ def test_the_image_installs_the_lock_and_the_project_with_telemetry_off(dockerfi
         assert setting in dockerfile, setting
 
 
+def test_the_lock_carries_the_celery_provider_the_executor_needs(airflow_env):
+    """The CeleryExecutor (`airflow celery worker`) comes from the lock, as every other package does:
+    the image and .venv have the same one, and the worker's commands are checked against it."""
+    assert airflow_env["AIRFLOW__CORE__EXECUTOR"] == "CeleryExecutor"
+    pins = dict(line.split("==", 1) for line in (ROOT / "requirements.lock").read_text(encoding="utf-8").splitlines()
+                if "==" in line and not line.startswith(" "))
+    assert "apache-airflow-providers-celery" in pins and "celery" in pins
+    assert importlib.metadata.version("apache-airflow-providers-celery") == pins["apache-airflow-providers-celery"]
+
+
 def test_every_mount_source_exists_and_named_volumes_are_declared(compose, services):
     declared = set(compose.get("volumes") or {})
     ignored = {line.strip() for line in (ROOT / ".gitignore").read_text(encoding="utf-8").splitlines()}
@@ -427,7 +429,6 @@ def test_every_command_starts_with_an_executable_the_image_has(services, example
 
 def test_airflow_subcommands_and_options_exist(services, example, airflow_facts):
     cli = airflow_facts["cli"]
-    assert "celery" not in cli["sub"] or set(cli["sub"]["celery"]["sub"]) >= CELERY_PROVIDER_SUBCOMMANDS
     checked = 0
     for name, service in services.items():
         for command in service_commands(service, example):
@@ -435,10 +436,6 @@ def test_airflow_subcommands_and_options_exist(services, example, airflow_facts)
                 continue
             checked += 1
             node, args, path = cli, command[1:], ["airflow"]
-            if args[:1] == ["celery"] and "celery" not in cli["sub"]:
-                assert len(args) >= 2 and args[1] in CELERY_PROVIDER_SUBCOMMANDS, f"{name}: {command}"
-                assert not [a for a in args[2:] if a.startswith("-")], "options of provider commands are unchecked"
-                continue
             while args and node["sub"]:
                 assert args[0] in node["sub"], f"{name}: `{' '.join(path)} {args[0]}` is not an Airflow command"
                 path.append(args[0])
