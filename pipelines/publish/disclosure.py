@@ -520,6 +520,8 @@ class ReleaseReadBack:
         self._pending.append(self._workers.map_async(_check_file, _read_backs(self._folder, new, self._rules)))
 
     def result(self) -> dict[str, Any]:
+        """The files read back and no finding; :class:`ReleaseError` naming what escaped (a finding in a
+        file, a cell suppressed in one table and shown in another, a table never read back)."""
         outcomes = [outcome for pending in self._pending for outcome in pending()]
         unread = sorted(str(p.relative_to(self._folder)) for p in tables_in(self._folder)
                         if str(p.relative_to(self._folder)) not in self._read)

@@ -13,6 +13,7 @@ import json
 import os
 import shutil
 import sys
+import time
 import types
 from pathlib import Path
 
@@ -277,6 +278,39 @@ def test_a_pack_writer_that_writes_a_table_fails_the_release(release, tmp_path, 
         publish_release(settings, progress=lambda _: None)
     assert list_releases(settings) == []
     assert not any(settings.paths.published.glob(".staging-*"))
+
+
+def test_a_failure_beside_the_packs_fails_the_release_once_the_packs_have_ended(release, tmp_path, monkeypatch):
+    """The packs are written in a thread while the snapshot is written: a failure on either side ends
+    the release with its own reason, after the other side has finished, and leaves nothing behind."""
+    from pipelines.publish import bi
+
+    ended: list[str] = []
+
+    def slow_packs(settings, table, folder, manifest_reference):
+        time.sleep(0.5)
+        ended.append("packs")
+        return []
+
+    def broken_snapshot(*args, **kwargs):
+        raise ReleaseError("the snapshot could not be written")
+
+    monkeypatch.setitem(sys.modules, "pipelines.publish.pack", types.SimpleNamespace(write_packs=slow_packs))
+    monkeypatch.setattr(bi, "write_bi_snapshot", broken_snapshot)
+    settings = load_settings(environ=publish_env(tmp_path, Path(release.settings.warehouse.duckdb_path)))
+    with pytest.raises(ReleaseError, match="the snapshot could not be written"):
+        publish_release(settings, progress=lambda _: None)
+    assert ended == ["packs"]
+    assert list_releases(settings) == [] and not any(settings.paths.published.glob(".staging-*"))
+
+    def broken_packs(settings, table, folder, manifest_reference):
+        raise ValueError("no fonts")
+
+    monkeypatch.undo()
+    monkeypatch.setitem(sys.modules, "pipelines.publish.pack", types.SimpleNamespace(write_packs=broken_packs))
+    with pytest.raises(ReleaseError, match="the benchmark packs could not be written: no fonts"):
+        publish_release(settings, progress=lambda _: None)
+    assert list_releases(settings) == [] and not any(settings.paths.published.glob(".staging-*"))
 
 
 def test_the_real_pack_module_writes_a_page_per_trust_from_the_disclosed_table(release, tmp_path, monkeypatch):
