@@ -51,6 +51,16 @@ class SourceSpec:
 
 
 _NHSD = "https://digital.nhs.uk/data-and-information/publications/statistical"
+#: The monthly NHS Sickness Absence Rates publication: one page, three files (by organisation, by
+#: reason, by staff group), published together.
+_SICKNESS_ABSENCE_PUBLICATION: dict[str, Any] = {
+    "publisher": "NHS England (NHS Digital)",
+    "publisher_page": f"{_NHSD}/nhs-sickness-absence-rates",
+    "page_path": "statistical/nhs-sickness-absence-rates/",
+    "cadence": "monthly",
+    "schedule": "0 6 5 * *",
+    "expected_lag_days": 155,
+}
 
 #: Every source, in the order a refresh runs their ingests (``culture-outcomes demo``, the benchmarks):
 #: the reference data first, which the others are validated against, then the longest histories
@@ -88,7 +98,8 @@ SOURCES: tuple[SourceSpec, ...] = (
         layouts=("succ",),
         quirks="No header; old code, new code, reason, effective date (YYYYMMDD), indicator; chains "
         "are resolved transitively and splits reported.",
-    ),    SourceSpec(
+    ),
+    SourceSpec(
         id="fft",
         title="Friends and Family Test (all settings, trust level)",
         publisher="NHS England",
@@ -124,13 +135,8 @@ SOURCES: tuple[SourceSpec, ...] = (
     SourceSpec(
         id="sickness_absence_reason",
         title="NHS Sickness Absence Rates by reason",
-        publisher="NHS England (NHS Digital)",
-        publisher_page=f"{_NHSD}/nhs-sickness-absence-rates",
-        page_path="statistical/nhs-sickness-absence-rates/",
+        **_SICKNESS_ABSENCE_PUBLICATION,
         link_pattern=r"(?i)reason[^/]*\.csv$",
-        cadence="monthly",
-        schedule="0 6 5 * *",
-        expected_lag_days=155,
         parser="pipelines.parsers.sickness_absence_reason:parse",
         layouts=("reason_monthly",),
         quirks="FTE_DAYS_LOST repeats the organisation total on every reason row; the reason's own "
@@ -154,13 +160,8 @@ SOURCES: tuple[SourceSpec, ...] = (
     SourceSpec(
         id="sickness_absence",
         title="NHS Sickness Absence Rates (organisation level)",
-        publisher="NHS England (NHS Digital)",
-        publisher_page=f"{_NHSD}/nhs-sickness-absence-rates",
-        page_path="statistical/nhs-sickness-absence-rates/",
+        **_SICKNESS_ABSENCE_PUBLICATION,
         link_pattern=r"(?i)sickness[^/]*absence[^/]*rates[^/]*csv[^/]*\.csv$",
-        cadence="monthly",
-        schedule="0 6 5 * *",
-        expected_lag_days=155,
         parser="pipelines.parsers.sickness_absence:parse",
         layouts=("org_monthly", "org_monthly_legacy"),
         quirks="DATE is DD/MM/YYYY month end; before April 2022 'Date' is 2015-JAN and columns are "
@@ -169,13 +170,8 @@ SOURCES: tuple[SourceSpec, ...] = (
     SourceSpec(
         id="sickness_absence_staff_group",
         title="NHS Sickness Absence Rates, benchmarking file by staff group",
-        publisher="NHS England (NHS Digital)",
-        publisher_page=f"{_NHSD}/nhs-sickness-absence-rates",
-        page_path="statistical/nhs-sickness-absence-rates/",
+        **_SICKNESS_ABSENCE_PUBLICATION,
         link_pattern=r"(?i)benchmarking[^/]*\.csv$",
-        cadence="monthly",
-        schedule="0 6 5 * *",
-        expected_lag_days=155,
         parser="pipelines.parsers.sickness_absence_staff_group:parse",
         layouts=("staff_group_monthly",),
         quirks="Measures are blanked when FTE_DAYS_AVAILABLE <= 330; organisation rows have "
