@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable, Collection
+from collections.abc import Callable
 from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
@@ -50,6 +50,17 @@ class Outcome:
 
     def as_dict(self) -> dict[str, Any]:
         return {**self.__dict__, "warnings": list(self.warnings)}
+
+
+@dataclass(frozen=True)
+class Screened:
+    """What a batch's screen made of one extract and found (:class:`_ParsedAhead`), handed to the
+    extract's own validation so it is not made again: the table with the columns the suites check
+    (:func:`pipelines.validation.suites.prepare_frame`), and the positions of the row-wise checks
+    it passed with the extracts screened beside it."""
+
+    prepared: pd.DataFrame
+    passed: frozenset[int]
 
 
 def plan(
@@ -142,11 +153,11 @@ def check_extract(
     ledger: Ledger,
     settings: Settings,
     docs_dir: Path | None = None,
-    passed_together: Collection[int] = (),
+    screened: Screened | None = None,
 ) -> ValidationReport:
     """Run the source's suite over a parsed file with the parameters of its place in the history
     (the volumes before its vintage, the period its file name gives, ODS codes and successors);
-    ``passed_together``: the row-wise checks it already passed with its batch (:class:`_ParsedAhead`)."""
+    ``screened``: what its batch's screen already made and found (:class:`_ParsedAhead`)."""
     from pipelines.validation.data_docs_templates import keep_compiled_templates
     from pipelines.validation.suites import validate
 
@@ -155,7 +166,8 @@ def check_extract(
     return validate(
         parsed.table, source_id=spec.id, layout=parsed.layout, file_name=file_name,
         parameters=validation_parameters(spec, parsed.layout, period, ledger, settings, parsed.vintage),
-        docs_dir=docs_dir, successors=successor_map(settings), passed_together=passed_together,
+        docs_dir=docs_dir, successors=successor_map(settings),
+        passed_together=screened.passed if screened else (), prepared=screened.prepared if screened else None,
     )
 
 
@@ -213,7 +225,7 @@ def validate_and_load(
         return Outcome(source_id, landed.file_name, "already_loaded", landed.sha256)
     docs_dir = data_docs_dir(settings, source_id, landed.sha256)
     try:
-        parsed, passed_together = ahead.take(landed) if ahead is not None else (spec.load_parser()(landed.path), ())
+        parsed, screened = ahead.take(landed) if ahead is not None else (spec.load_parser()(landed.path), None)
     except ParseError as error:
         quarantine(settings, ledger, landed, reason=str(error), findings=[], docs_dir=None)
         raise ExtractRejected(
@@ -226,7 +238,7 @@ def validate_and_load(
     # Data Docs are a 4 MB HTML site per run: write them where someone reads them (a quarantined
     # file, or the newest extract a release ships), not for every file of a backfill.
     report = check_extract(spec, parsed, landed.file_name, period, ledger, settings,
-                           docs_dir=docs_dir if with_docs else None, passed_together=passed_together)
+                           docs_dir=docs_dir if with_docs else None, screened=screened)
     if not report.passed and released_by is None and not with_docs:
         report = check_extract(spec, parsed, landed.file_name, period, ledger, settings, docs_dir=docs_dir)
     findings = [f.as_dict() for f in report.findings]
@@ -362,21 +374,22 @@ class _ParsedAhead:
     def __init__(self, spec: SourceSpec, landed_files: list[dict[str, Any]], settings: Settings) -> None:
         self._spec, self._settings = spec, settings
         self._waiting = list(landed_files)
-        self._ready: dict[str, tuple[ParsedExtract | Exception, frozenset[int]]] = {}
+        self._ready: dict[str, tuple[ParsedExtract | Exception, Screened | None]] = {}
 
-    def take(self, landed: LandedFile) -> tuple[ParsedExtract, frozenset[int]]:
-        """The file's parsed extract, and the row-wise checks it already passed with its group."""
+    def take(self, landed: LandedFile) -> tuple[ParsedExtract, Screened | None]:
+        """The file's parsed extract, and what its group's screen made and found (None when the
+        file was not screened with others)."""
         if landed.sha256 not in self._ready:
             self._parse_ahead()
-        parsed, passed = self._ready.pop(landed.sha256, (None, frozenset()))
+        parsed, screened = self._ready.pop(landed.sha256, (None, None))
         if parsed is None:  # not among the files planned: parsed on its own
-            return self._spec.load_parser()(landed.path), frozenset()
+            return self._spec.load_parser()(landed.path), None
         if isinstance(parsed, Exception):
             raise parsed
-        return parsed, passed
+        return parsed, screened
 
     def _parse_ahead(self) -> None:
-        from pipelines.validation.suites import row_checks_passed_together, same_shape
+        from pipelines.validation.suites import prepare_frame, row_checks_passed_together, same_shape
 
         parsed_ahead: list[tuple[str, ParsedExtract]] = []
         rows = 0
@@ -385,9 +398,9 @@ class _ParsedAhead:
             try:
                 parsed = self._spec.load_parser()(landed.path)
             except Exception as error:  # noqa: BLE001 - raised at the file's turn, as if parsed then
-                self._ready[landed.sha256] = (error, frozenset())
+                self._ready[landed.sha256] = (error, None)
                 continue
-            self._ready[landed.sha256] = (parsed, frozenset())
+            self._ready[landed.sha256] = (parsed, None)
             parsed_ahead.append((landed.sha256, parsed))
             rows += len(parsed.table)
         groups: list[list[tuple[str, ParsedExtract]]] = []
@@ -398,13 +411,15 @@ class _ParsedAhead:
                 groups.append([(sha256, parsed)])
             else:
                 group.append((sha256, parsed))
+        successors = successor_map(self._settings)
         for group in groups:
             if len(group) > 1:
+                prepared = [prepare_frame(parsed.table, successors) for _, parsed in group]
                 passed = row_checks_passed_together(
-                    [parsed.table for _, parsed in group], source_id=self._spec.id, layout=group[0][1].layout,
-                    parameters=known_codes_parameter(self._spec, self._settings),
-                    successors=successor_map(self._settings))
-                self._ready.update({sha256: (parsed, passed) for sha256, parsed in group})
+                    prepared, source_id=self._spec.id, layout=group[0][1].layout,
+                    parameters=known_codes_parameter(self._spec, self._settings))
+                self._ready.update({sha256: (parsed, Screened(frame, passed))
+                                    for (sha256, parsed), frame in zip(group, prepared, strict=True)})
 
 
 def newest_in_batch(source_id: str, landed_files: list[dict[str, Any]], ledger: Ledger) -> int | None:

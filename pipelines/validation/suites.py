@@ -148,8 +148,8 @@ def prepare_frame(table: pd.DataFrame, successors: dict[str, str] | None = None)
     if {"suppressed", "value"}.issubset(frame.columns):
         frame["suppressed_with_value"] = (frame["suppressed"].fillna(False) & frame["value"].notna()).astype(bool)
     if "org_code" in frame.columns:
-        mapping = successors or {}
-        frame["resolved_org_code"] = frame["org_code"].map(lambda code: mapping.get(code, code))
+        # A handful of codes have successors: replace those instead of passing every row through Python.
+        frame["resolved_org_code"] = frame["org_code"].replace(successors) if successors else frame["org_code"]
     return frame
 
 
@@ -163,13 +163,15 @@ def validate(
     docs_dir: Path | None = None,
     successors: dict[str, str] | None = None,
     passed_together: Collection[int] = (),
+    prepared: pd.DataFrame | None = None,
 ) -> ValidationReport:
     """Validate one parsed extract; with ``docs_dir`` also write GX Data Docs (HTML) there.
 
     ``passed_together`` are positions in the suite of row-wise checks this very table already
     passed, screened with the other extracts of its batch (:func:`row_checks_passed_together`):
     they are not run again, and the report counts them as evaluated. With ``docs_dir`` every check
-    runs, because the Data Docs show each one.
+    runs, because the Data Docs show each one. ``prepared`` is the table as
+    ``prepare_frame(table, successors)`` already made it for that screen, so it is not made twice.
     """
     suite_doc = load_suite(source_id, layout)
     active, skipped = [], []
@@ -181,7 +183,7 @@ def validate(
         else:
             active.append((position, expectation))
     run = [expectation for position, expectation in active if position not in done]
-    frame = prepare_frame(table, successors).reset_index(drop=True)
+    frame = (prepare_frame(table, successors) if prepared is None else prepared).reset_index(drop=True)
     with _configurations_built_once():
         result = _run_gx(frame, suite_doc["name"], run, parameters, docs_dir)
     findings = [
@@ -231,29 +233,29 @@ def same_shape(tables: list[pd.DataFrame]) -> bool:
 
 
 def row_checks_passed_together(
-    tables: list[pd.DataFrame],
+    prepared: list[pd.DataFrame],
     *,
     source_id: str,
     layout: str,
     parameters: dict[str, Any],
-    successors: dict[str, str] | None = None,
 ) -> frozenset[int]:
-    """The row-wise checks of the layout's suite (positions in it) that every one of ``tables``
-    passes, screened in one GX run over the tables stacked (extracts of one batch, one layout and
-    :func:`same_shape`).
+    """The row-wise checks of the layout's suite (positions in it) that every one of the
+    ``prepared`` tables passes, screened in one GX run over them stacked (extracts of one batch,
+    one layout and :func:`same_shape`, each as :func:`prepare_frame` made it: a table's own newest
+    period is marked before stacking).
 
     Each extract of a routine backfill then runs only the checks of the extract as a whole and any
     row-wise check that failed the screen (``validate(..., passed_together=...)``), so that check's
     findings name the extract's own rows. GX's cost is mostly per check and run, not per row, so
     this is most of the cost of hundreds of small extracts.
     """
-    if not tables or not same_shape(tables):
+    if not prepared or not same_shape(prepared):
         raise ValueError("row_checks_passed_together: the tables must be one or more of the same columns and dtypes")
     suite_doc = load_suite(source_id, layout)
     values = {k: v for k, v in parameters.items() if k in BATCH_PARAMETERS and v is not None}
     checks = {position: expectation for position, expectation in enumerate(suite_doc["expectations"])
               if is_row_wise(expectation) and all(values.get(p) is not None for p in expectation["meta"].get("requires", []))}
-    stacked = pd.concat([prepare_frame(table, successors) for table in tables], ignore_index=True)
+    stacked = pd.concat(prepared, ignore_index=True)
     positions = list(checks)
     with _configurations_built_once():
         failed = _failed_in_screen(stacked, suite_doc["name"], list(checks.values()), values)
@@ -346,9 +348,32 @@ def _failed_in_screen(
     if not expectations:
         return []
     screen = _gx_suite(suite_name, expectations)
-    batch = screen.batch_definition.get_batch(batch_parameters={"dataframe": frame})
-    result = batch.validate(screen.suite, result_format="BOOLEAN_ONLY", expectation_parameters=values)
+    with _no_batch_fingerprint():
+        batch = screen.batch_definition.get_batch(batch_parameters={"dataframe": frame})
+        result = batch.validate(screen.suite, result_format="BOOLEAN_ONLY", expectation_parameters=values)
     return [int(res.expectation_config.meta[_POSITION]) for res in result.results if not res.success]
+
+
+@contextmanager
+def _no_batch_fingerprint() -> Iterator[None]:
+    """Within a pass/fail screen, GX does not hash the whole frame for its batch's fingerprint.
+
+    GX hashes every value of a pandas batch smaller than 1 GB to mark the batch it validated, which
+    cost 7-10% of a backfill (more than the checks of a typical extract). A screen's result is
+    never kept, and the extract is already identified by its file's sha256, so the hash is skipped
+    there; the reports written with Data Docs still carry it. The threshold is restored after.
+    """
+    from great_expectations.execution_engine import pandas_execution_engine as engine
+
+    original = getattr(engine, "HASH_THRESHOLD", None)
+    if original is None:  # a GX upgrade dropped it: screens run as before (slower, the same)
+        yield
+        return
+    engine.HASH_THRESHOLD = 0
+    try:
+        yield
+    finally:
+        engine.HASH_THRESHOLD = original
 
 
 @dataclass(frozen=True)

@@ -41,20 +41,26 @@ def screened(monkeypatch):
     seen: dict[str, frozenset[int]] = {}
     real = ingest.check_extract
 
-    def recorded(spec, parsed, file_name, period, ledger, settings, docs_dir=None, passed_together=()):
+    def recorded(spec, parsed, file_name, period, ledger, settings, docs_dir=None, screened=None):
         if docs_dir is None:
             assert file_name not in seen, f"{file_name} validated twice"
-            seen[file_name] = frozenset(passed_together)
-        return real(spec, parsed, file_name, period, ledger, settings, docs_dir=docs_dir,
-                    passed_together=passed_together)
+            seen[file_name] = screened.passed if screened else frozenset()
+        return real(spec, parsed, file_name, period, ledger, settings, docs_dir=docs_dir, screened=screened)
 
     monkeypatch.setattr(ingest, "check_extract", recorded)
     return seen
 
 
-def test_a_bad_row_quarantines_its_month_alone_and_the_rest_of_the_backfill_loads(site, settings_env, screened):
+def test_a_bad_row_quarantines_its_month_alone_and_the_rest_of_the_backfill_loads(site, settings_env, screened,
+                                                                                  monkeypatch):
     from pipelines.ingest import ExtractRejected, ingest_source
+    from pipelines.validation import suites
     from pipelines.validation.suites import is_row_wise, load_suite
+
+    prepared: list[int] = []
+    real_prepare = suites.prepare_frame
+    monkeypatch.setattr(suites, "prepare_frame", lambda table, successors=None: (
+        prepared.append(len(table)), real_prepare(table, successors))[1])
 
     settings = settings_env()
     outcomes = ingest_source(SOURCE, settings, progress=lambda _: None)
@@ -77,3 +83,6 @@ def test_a_bad_row_quarantines_its_month_alone_and_the_rest_of_the_backfill_load
     rerun = {suite[position]["kwargs"]["column"] for position in row_wise - set.union(*map(set, screened.values()))}
     assert rerun == {"value_if_percent", "rate_discrepancy"}
     assert all(len(passed) == len(row_wise) - 2 for passed in screened.values())
+    # Each file's table is prepared for the checks once, for the screen, and its own validation
+    # reuses it; only the bad month's report with its Data Docs, made afresh, prepares it again.
+    assert len(prepared) == 12 + 1

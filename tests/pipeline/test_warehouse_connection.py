@@ -52,3 +52,27 @@ def test_a_result_read_in_arrow_batches_is_the_whole_result_in_order(settings_en
     assert [x for batch in batches for x in batch.column("label").to_pylist()] == whole["label"].tolist()
     # An empty result is one empty batch that still has the columns.
     assert [batch.num_rows for batch in empty] == [0] and empty[0].schema.names == ["n", "label"]
+
+
+def test_a_writer_checkpoints_once_its_log_outgrows_many_extracts_not_every_16_mb(settings_env):
+    # A backfill commits once per extract; DuckDB's default checkpoint at 16 MB of log rewrote the
+    # table every few files (benchmarks/FINDINGS.md, section 15). Here 24 MB of committed loads stay in
+    # the log, and closing the connection checkpoints them into the file with nothing lost.
+    import pandas as pd
+
+    from pipelines.warehouse.connection import connect
+
+    settings = settings_env()
+    log_file = settings.warehouse.duckdb_path.with_name(settings.warehouse.duckdb_path.name + ".wal")
+    with connect(settings) as warehouse:
+        warehouse.execute("create table extracts (sha256 varchar, line varchar)")
+        for extract in range(6):
+            rows = pd.DataFrame({"sha256": f"{extract:064d}", "line": [f"{extract}-{row:08d}-" + "x" * 80
+                                                                      for row in range(40_000)]})
+            with warehouse.transaction():
+                warehouse.insert("main", "extracts", rows)
+        assert log_file.stat().st_size > 20 * 2**20
+
+    assert not log_file.exists()
+    with connect(settings, read_only=True) as warehouse:
+        assert warehouse.query("select count(*) as n from extracts")["n"].iloc[0] == 240_000

@@ -16,6 +16,7 @@ from pipelines.sources.catalogue import get_source
 from pipelines.validation.suites import (
     is_row_wise,
     load_suite,
+    prepare_frame,
     row_checks_passed_together,
     same_shape,
     validate,
@@ -100,13 +101,14 @@ def test_screened_together_each_extract_gets_the_findings_it_gets_alone(tables, 
     if not same_shape(frames):
         pytest.fail(f"spoiling with {spoil} changed the table's dtypes; the test would not screen it")
 
-    passed = row_checks_passed_together(frames, source_id=SOURCE, layout=LAYOUT, parameters=_parameters(frames, 0))
+    prepared = [prepare_frame(frame) for frame in frames]
+    passed = row_checks_passed_together(prepared, source_id=SOURCE, layout=LAYOUT, parameters=_parameters(frames, 0))
 
     for index, (name, frame) in enumerate(zip(names, frames, strict=True)):
         alone = validate(frame, source_id=SOURCE, layout=LAYOUT, file_name=name,
                          parameters=_parameters(frames, index))
         screened = validate(frame, source_id=SOURCE, layout=LAYOUT, file_name=name,
-                            parameters=_parameters(frames, index), passed_together=passed)
+                            parameters=_parameters(frames, index), passed_together=passed, prepared=prepared[index])
         assert [f.as_dict() for f in screened.findings] == [f.as_dict() for f in alone.findings], (spoil, name)
         assert (screened.evaluated, screened.skipped) == (alone.evaluated, alone.skipped)
         assert bool(alone.findings) == (spoil != "nothing" and index == 1), alone.summary()
@@ -119,10 +121,12 @@ def test_a_batch_that_passes_skips_every_row_check_and_one_that_fails_reruns_onl
     parameters = _parameters(frames, 0)
     assert len(row_wise) > len(suite) / 2  # most of a suite: what the screen saves
 
-    assert row_checks_passed_together(frames, source_id=SOURCE, layout=LAYOUT, parameters=parameters) == row_wise
+    assert row_checks_passed_together([prepare_frame(f) for f in frames], source_id=SOURCE, layout=LAYOUT,
+                                      parameters=parameters) == row_wise
 
     frames[2] = SPOILS["an unknown suppression token"](frames[2])
-    passed = row_checks_passed_together(frames, source_id=SOURCE, layout=LAYOUT, parameters=parameters)
+    passed = row_checks_passed_together([prepare_frame(f) for f in frames], source_id=SOURCE, layout=LAYOUT,
+                                        parameters=parameters)
     failed = [(suite[position]["type"], suite[position]["kwargs"]["column"]) for position in row_wise - passed]
     assert failed == [("expect_column_values_to_be_in_set", "suppression_token")]
 
@@ -131,7 +135,8 @@ def test_rows_repeated_across_extracts_are_not_duplicates_within_either(tables):
     """Why uniqueness is checked per extract: two releases may state the same rows (a restatement)."""
     name, table = tables[0]
     parameters = {"release_period_start": table["period_start"].max()}
-    passed = row_checks_passed_together([table, table], source_id=SOURCE, layout=LAYOUT, parameters=parameters)
+    passed = row_checks_passed_together([prepare_frame(table)] * 2, source_id=SOURCE, layout=LAYOUT,
+                                        parameters=parameters)
     assert validate(table, source_id=SOURCE, layout=LAYOUT, file_name=name, parameters=parameters,
                     passed_together=passed).passed
     stacked = pd.concat([table, table], ignore_index=True)
@@ -140,11 +145,11 @@ def test_rows_repeated_across_extracts_are_not_duplicates_within_either(tables):
 
 
 def test_extracts_of_another_shape_are_not_screened_together(tables):
-    frames = [table for _, table in tables[:2]]
-    frames[1] = frames[1].astype({"value": object})
-    assert not same_shape(frames)
+    prepared = [prepare_frame(table) for _, table in tables[:2]]
+    prepared[1] = prepared[1].astype({"value": object})
+    assert not same_shape(prepared)
     with pytest.raises(ValueError, match="same columns and dtypes"):
-        row_checks_passed_together(frames, source_id=SOURCE, layout=LAYOUT, parameters={})
+        row_checks_passed_together(prepared, source_id=SOURCE, layout=LAYOUT, parameters={})
 
 
 def test_only_checks_of_each_row_on_its_own_are_screened_together():
