@@ -1,0 +1,33 @@
+"""Loading an extract into the warehouse's raw schema, on DuckDB and on PostgreSQL: one extract's rows
+replaced as a whole, and a column a new layout brings added to the table."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+from conftest import empty_warehouse
+
+from pipelines.warehouse.connection import connect
+from pipelines.warehouse.loader import load_extract
+
+TARGETS = ["duckdb", pytest.param("postgres", marks=pytest.mark.postgres)]
+
+
+def _load(warehouse, table: pd.DataFrame, sha256: str) -> int:
+    return load_extract(warehouse, "fft", table, sha256=sha256, vintage="2025-10", layout="ae",
+                        file_name=f"{sha256}.xlsx")
+
+
+@pytest.mark.parametrize("target", TARGETS)
+def test_an_extract_loaded_again_replaces_its_rows_and_a_new_column_is_added(tmp_path, target):
+    first = pd.DataFrame({"org_code": ["RC9", "RD8"], "value": [91.5, 88.0]})
+    with empty_warehouse(target, tmp_path) as settings, connect(settings) as warehouse:
+        assert _load(warehouse, first, "a" * 64) == 2
+        assert _load(warehouse, first, "a" * 64) == 2  # the same extract again: replaced, not doubled
+        widened = first.assign(breakdown=["all", "all"])
+        _load(warehouse, widened, "b" * 64)
+
+        rows = warehouse.query('select extract_sha256, org_code, breakdown from raw."fft" order by 1, 2')
+
+    assert rows["extract_sha256"].str[0].tolist() == ["a", "a", "b", "b"]
+    assert rows["breakdown"].isna().tolist() == [True, True, False, False]
