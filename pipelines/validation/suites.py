@@ -358,8 +358,8 @@ def _failed_in_screen(
 def _no_batch_fingerprint() -> Iterator[None]:
     """Within a pass/fail screen, GX does not hash the whole frame for its batch's fingerprint.
 
-    GX hashes every value of a pandas batch smaller than 1 GB to mark the batch it validated, which
-    cost 7-10% of a backfill (more than the checks of a typical extract). A screen's result is
+    GX hashes every value of a pandas batch smaller than 1 GB to mark the batch it validated, twice
+    per screen, which cost 7-10% of a backfill's time. A screen's result is
     never kept, and the extract is already identified by its file's sha256, so the hash is skipped
     there; the reports written with Data Docs still carry it. The threshold is restored after.
     """

@@ -19,9 +19,9 @@ from pipelines.warehouse.writer_lock import WriterLock
 
 #: How much of DuckDB's write-ahead log a writing connection lets build up before it checkpoints
 #: (DuckDB's default: 16 MB). A backfill commits once per extract, and at 16 MB the workforce
-#: backfill checkpointed every few files: its loads took 7.8-8.0 s at 16 MB, 5.7-5.8 s at 128 MB, with
-#: the same peak memory; larger logs cost memory (the data waits there, uncompressed: +1.1 GB at
-#: 1 GB) for no more speed (benchmarks/FINDINGS.md, section 15).
+#: backfill checkpointed every few files: its loads took 7.8-8.0 s at 16 MB and 5.7-5.8 s at 128 MB,
+#: with the same peak memory. A larger log costs memory for no more speed: its rows wait in memory,
+#: uncompressed, until the checkpoint (1.1 GB more at 1 GB; benchmarks/FINDINGS.md, section 15).
 CHECKPOINT_THRESHOLD = "128MB"
 
 

@@ -57,10 +57,14 @@ def test_a_bad_row_quarantines_its_month_alone_and_the_rest_of_the_backfill_load
     from pipelines.validation import suites
     from pipelines.validation.suites import is_row_wise, load_suite
 
-    prepared: list[int] = []
+    prepared: list[int] = []  # the rows of each table prepared for the checks
     real_prepare = suites.prepare_frame
-    monkeypatch.setattr(suites, "prepare_frame", lambda table, successors=None: (
-        prepared.append(len(table)), real_prepare(table, successors))[1])
+
+    def counted(table, successors=None):
+        prepared.append(len(table))
+        return real_prepare(table, successors)
+
+    monkeypatch.setattr(suites, "prepare_frame", counted)
 
     settings = settings_env()
     outcomes = ingest_source(SOURCE, settings, progress=lambda _: None)

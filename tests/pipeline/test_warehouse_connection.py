@@ -55,9 +55,9 @@ def test_a_result_read_in_arrow_batches_is_the_whole_result_in_order(settings_en
 
 
 def test_a_writer_checkpoints_once_its_log_outgrows_many_extracts_not_every_16_mb(settings_env):
-    # A backfill commits once per extract; DuckDB's default checkpoint at 16 MB of log rewrote the
-    # table every few files (benchmarks/FINDINGS.md, section 15). Here 24 MB of committed loads stay in
-    # the log, and closing the connection checkpoints them into the file with nothing lost.
+    # A backfill commits once per extract; with DuckDB's default (a checkpoint at 16 MB of log) it
+    # checkpointed every few files (benchmarks/FINDINGS.md, section 15). Here 24 MB of committed loads
+    # stay in the log, and closing the connection checkpoints them into the file with nothing lost.
     import pandas as pd
 
     from pipelines.warehouse.connection import connect
