@@ -43,7 +43,10 @@ def prepare(table: pd.DataFrame, *, sha256: str, vintage: str, layout: str, file
     frame = table.copy()
     for column in frame.columns:
         if str(frame[column].dtype).startswith("datetime"):
-            frame[column] = frame[column].dt.date
+            # Arrow dates, made in C: DuckDB and the PostgreSQL COPY read them as dates, where Python
+            # date objects cost a call per value to make and again to insert (1.6 s of the workforce
+            # backfill's 21 s).
+            frame[column] = frame[column].astype("date32[pyarrow]")
     frame["extract_sha256"] = sha256
     frame["vintage"] = vintage
     frame["layout"] = layout

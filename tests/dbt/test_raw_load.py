@@ -1,5 +1,5 @@
 """Loading an extract into the warehouse's raw schema, on DuckDB and on PostgreSQL: one extract's rows
-replaced as a whole, and a column a new layout brings added to the table."""
+replaced as a whole, dates stored as dates, and a column a new layout brings added to the table."""
 
 from __future__ import annotations
 
@@ -20,14 +20,20 @@ def _load(warehouse, table: pd.DataFrame, sha256: str) -> int:
 
 @pytest.mark.parametrize("target", TARGETS)
 def test_an_extract_loaded_again_replaces_its_rows_and_a_new_column_is_added(tmp_path, target):
-    first = pd.DataFrame({"org_code": ["RC9", "RD8"], "value": [91.5, 88.0]})
+    first = pd.DataFrame({"org_code": ["RC9", "RD8"], "value": [91.5, 88.0],
+                          "period_start": pd.to_datetime(["2025-10-01", None]).astype("datetime64[s]")})
     with empty_warehouse(target, tmp_path) as settings, connect(settings) as warehouse:
         assert _load(warehouse, first, "a" * 64) == 2
         assert _load(warehouse, first, "a" * 64) == 2  # the same extract again: replaced, not doubled
         widened = first.assign(breakdown=["all", "all"])
         _load(warehouse, widened, "b" * 64)
 
-        rows = warehouse.query('select extract_sha256, org_code, breakdown from raw."fft" order by 1, 2')
+        rows = warehouse.query('select extract_sha256, org_code, breakdown, cast(period_start as varchar) as day '
+                               'from raw."fft" order by 1, 2')
+        kind = warehouse.query("select data_type from information_schema.columns where table_schema = 'raw' "
+                               "and table_name = 'fft' and column_name = 'period_start'")["data_type"].iloc[0]
 
     assert rows["extract_sha256"].str[0].tolist() == ["a", "a", "b", "b"]
     assert rows["breakdown"].isna().tolist() == [True, True, False, False]
+    assert kind.lower() == "date"
+    assert rows["day"].iloc[0] == "2025-10-01" and pd.isna(rows["day"].iloc[1])
