@@ -44,7 +44,7 @@ def prepare(table: pd.DataFrame, *, sha256: str, vintage: str, layout: str, file
     for column in frame.columns:
         if str(frame[column].dtype).startswith("datetime"):
             # Arrow dates, made in C: DuckDB and the PostgreSQL COPY read them as dates, where Python
-            # date objects cost a call per value to make and again to insert (1.6 s of the workforce
+            # date objects cost a call per value to make and again to insert (about 1.6 s of a workforce
             # backfill's 21 s).
             frame[column] = frame[column].astype("date32[pyarrow]")
     frame["extract_sha256"] = sha256

@@ -19,7 +19,7 @@ def _load(warehouse, table: pd.DataFrame, sha256: str) -> int:
 
 
 @pytest.mark.parametrize("target", TARGETS)
-def test_an_extract_loaded_again_replaces_its_rows_and_a_new_column_is_added(tmp_path, target):
+def test_an_extract_loaded_again_replaces_its_rows_a_new_column_is_added_and_dates_stay_dates(tmp_path, target):
     first = pd.DataFrame({"org_code": ["RC9", "RD8"], "value": [91.5, 88.0],
                           "period_start": pd.to_datetime(["2025-10-01", None]).astype("datetime64[s]")})
     with empty_warehouse(target, tmp_path) as settings, connect(settings) as warehouse:
