@@ -53,34 +53,21 @@ class Workers:
 
 
 @contextmanager
-def forked_workers(workers: int = 0, items: int | None = None) -> Iterator[Workers]:
-    """``workers`` processes (0: one per core; no more than ``items``) forked now, on entering.
+def forked_workers(workers: int = 0) -> Iterator[Workers]:
+    """``workers`` processes (0: one per core) forked now, on entering.
 
     For maps that must run while this process does something else in a thread: fork the workers
     before that thread starts, since a fork of a process whose other thread holds a lock can wait
     on that lock forever. A worker is a copy of this process as it is now, so it sees nothing this
-    process does later. With one core, one item or no ``fork``, maps run in this process.
+    process does later. With one core, one worker or no ``fork``, maps run in this process.
     """
-    count = _forked_workers(worker_count(workers) if items is None else items, workers)
-    if count == 0:
+    count = worker_count(workers)
+    if count < 2 or "fork" not in multiprocessing.get_all_start_methods():
         yield Workers(None)
         return
     with _forked_pool(count) as pool:
         pool.submit(int).result()  # an executor with ``fork`` forks every worker at its first task
         yield Workers(pool)
-
-
-def process_map(function: Callable[[Item], Result], items: Iterable[Item], workers: int = 0) -> list[Result]:
-    """``list(map(function, items))`` across forked worker processes (see :meth:`Workers.map`)."""
-    items = list(items)
-    with forked_workers(workers, len(items)) as forked:
-        return forked.map(function, items)
-
-
-def _forked_workers(items: int, workers: int) -> int:
-    """How many workers to fork for ``items`` pieces: 0 (run here) with one core, one piece or no ``fork``."""
-    count = min(worker_count(workers), items)
-    return count if count > 1 and "fork" in multiprocessing.get_all_start_methods() else 0
 
 
 def _forked_pool(count: int) -> ProcessPoolExecutor:

@@ -2,7 +2,8 @@
 
 GX renders Data Docs with Jinja, and every site build makes new views, each with a Jinja
 environment of its own, so each report compiled GX's templates again from source: about 0.25 CPU s
-per report, 40% of validating an FFT workbook with its Data Docs (benchmarks/FINDINGS.md, section 14). Jinja keeps compiled templates in a *bytecode cache* when an environment has one;
+per report, 40% of validating an FFT workbook with its Data Docs (benchmarks/FINDINGS.md, section
+14). Jinja keeps compiled templates in a *bytecode cache* when an environment has one;
 :func:`keep_compiled_templates` gives every GX view's environment the same cache on disk, in the
 installation's state folder. Jinja checks each entry against its template's source and Python's
 bytecode version before using it, and writes entries by rename, so processes running side by side

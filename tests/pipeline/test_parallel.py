@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from pipelines.parallel import forked_workers, process_map
+from pipelines.parallel import forked_workers
 
 SIGNAL = "CULTURE_OUTCOMES_TEST_BESIDE_STARTED"
 
@@ -39,7 +39,6 @@ def _fail_on_three(item: int) -> int:
 
 
 def test_results_come_back_in_input_order():
-    assert process_map(_double, range(7), workers=2) == [0, 2, 4, 6, 8, 10, 12]
     with forked_workers(2) as workers:
         assert workers.map(_double, range(7)) == [0, 2, 4, 6, 8, 10, 12]
         assert workers.map(_double, [5]) == [10]  # the same workers, a second map
@@ -91,7 +90,7 @@ def test_a_map_started_now_is_waited_for_later(tmp_path):
 
 PARENT = """
 import os, sys, time
-from pipelines.parallel import process_map
+from pipelines.parallel import forked_workers
 
 def _slow(item):
     os.write(1, f"{os.getpid()}\\n".encode())  # one write: the two workers' lines cannot interleave
@@ -99,7 +98,8 @@ def _slow(item):
     return item
 
 if __name__ == "__main__":
-    list(process_map(_slow, range(2), workers=2))
+    with forked_workers(2) as workers:
+        workers.map(_slow, range(2))
 """
 
 
