@@ -35,8 +35,9 @@ STARTED = "Airflow started in"
 
 
 def run_dags(dag_ids: list[str], progress: Callable[[str], object] = print,
-             parallel: int | None = None) -> dict[str, dict[str, float | str]]:
-    """Test each DAG; returns each one's state, wall seconds and peak memory.
+             parallel: int | None = None, sample_memory: bool = True) -> dict[str, dict[str, float | str]]:
+    """Test each DAG; returns each one's state, start (epoch seconds), wall seconds and, with
+    ``sample_memory``, peak memory.
 
     Consecutive ingest DAGs run ``parallel`` at a time (default: one per core): each parses and
     validates its own source's files, and their loads queue for the DuckDB file one extract at a
@@ -44,6 +45,9 @@ def run_dags(dag_ids: list[str], progress: Callable[[str], object] = print,
     serialises them under a scheduler. Any other DAG runs alone, after everything before it.
     What only the transform and publish DAGs use is imported while the ingest DAGs run
     (:data:`LATER_IMPORTS`): starting Airflow uses one core, and the ingests leave some of the other.
+    Without ``sample_memory`` nothing samples memory here: a caller that samples the same process
+    tree itself (the benchmark harness) would otherwise pay for a second sampler (each sample walks
+    every mapping of every process) and can credit its samples to each DAG by its start and seconds.
     """
     began = time.perf_counter()
     dag_ids = reference_ingests_first(dag_ids)
@@ -61,7 +65,8 @@ def run_dags(dag_ids: list[str], progress: Callable[[str], object] = print,
     results: dict[str, dict[str, float | str]] = {}
     running: dict[int, str] = {}
     starts: dict[str, float] = {}
-    memory = _TreeMemory().start()
+    started_at: dict[str, float] = {}  # epoch seconds, for a caller's own samples
+    memory = _TreeMemory().start() if sample_memory else None
     # Each DAG's fork reports its own wall time here as it ends: this process may be importing
     # when one ends, and would otherwise count the import in that DAG's time.
     reports, report = os.pipe()
@@ -72,14 +77,17 @@ def run_dags(dag_ids: list[str], progress: Callable[[str], object] = print,
         if child == 0:
             return None
         dag_id = running.pop(child)
-        peak_mib = memory.forget(dag_id)
         state = "success" if os.waitstatus_to_exitcode(status) == 0 else "failed"
         ended.update(_read_reports(reports))
         # (a fork that died before it could report: its time as seen from here)
         seconds = round(ended.pop(dag_id, time.perf_counter() - starts[dag_id]), 2)
-        results[dag_id] = {"state": state, "seconds": seconds, "peak_mib": peak_mib}
-        progress(f"   {dag_id}: {state} in {seconds:.1f} s (peak memory {peak_mib:,.0f} MiB "
-                 f"with child processes{', other DAGs included' if running else ''})")
+        results[dag_id] = {"state": state, "started_at": started_at[dag_id], "seconds": seconds}
+        peak = ""
+        if memory is not None:
+            results[dag_id]["peak_mib"] = peak_mib = memory.forget(dag_id)
+            peak = (f" (peak memory {peak_mib:,.0f} MiB with child processes"
+                    f"{', other DAGs included' if running else ''})")
+        progress(f"   {dag_id}: {state} in {seconds:.1f} s{peak}")
         return state
 
     def wait_for_a_slot(concurrent: bool, after_reference: bool) -> None:
@@ -108,7 +116,9 @@ def run_dags(dag_ids: list[str], progress: Callable[[str], object] = print,
             # The DAG's own file only (Airflow then builds only that DAG): not every DAG file per run.
             where = ["--dagfile-path", files[dag_id]] if dag_id in files else []
             args = parser.parse_args(["dags", "test", dag_id, *where])
-            memory.watch(dag_id)
+            if memory is not None:
+                memory.watch(dag_id)
+            started_at[dag_id] = time.time()
             started = starts[dag_id] = time.perf_counter()
             child = os.fork()
             if child == 0:  # the DAG runs in a fork: warm imports, and its memory is returned when it ends
@@ -124,7 +134,8 @@ def run_dags(dag_ids: list[str], progress: Callable[[str], object] = print,
         while running:
             finish_one()
     finally:
-        memory.stop()
+        if memory is not None:
+            memory.stop()
         os.close(report)
         os.close(reports)
     return results
@@ -365,8 +376,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--timings", type=Path, help="write each DAG's state and seconds to this JSON file")
     parser.add_argument("--parallel", type=int, default=None,
                         help="ingest DAGs run at the same time (default: the number of cores)")
+    parser.add_argument("--no-memory-sampling", dest="sample_memory", action="store_false",
+                        help="do not sample the memory of the DAGs' processes (for a caller that samples it "
+                             "itself, such as the benchmark harness)")
     args = parser.parse_args(argv)
-    results = run_dags(args.dag_ids, parallel=args.parallel)
+    results = run_dags(args.dag_ids, parallel=args.parallel, sample_memory=args.sample_memory)
     if args.timings:
         args.timings.write_text(json.dumps(results, indent=2), encoding="utf-8")
     return 1 if any(r["state"] != "success" for r in results.values()) or len(results) < len(args.dag_ids) else 0
