@@ -39,10 +39,11 @@ def run_dags(dag_ids: list[str], progress: Callable[[str], object] = print,
     """Test each DAG; returns each one's state, start (epoch seconds), wall seconds and, with
     ``sample_memory``, peak memory.
 
-    Consecutive ingest DAGs run ``parallel`` at a time (default: one per core): each parses and
-    validates its own source's files, and their loads queue for the DuckDB file one extract at a
-    time (:mod:`pipelines.warehouse.writer_lock`), as the one-slot ``warehouse_writer`` pool
-    serialises them under a scheduler. Any other DAG runs alone, after everything before it.
+    Consecutive ingest DAGs run ``parallel`` at a time (default: one per core): each parses,
+    validates and loads its own source's files, on DuckDB into its source's own raw file (the two
+    ODS sources share one, and queue for it: :mod:`pipelines.warehouse.writer_lock`). Any other DAG
+    runs alone, after everything before it, as the one-slot ``warehouse_writer`` pool keeps the
+    warehouse's writers apart under a scheduler.
     What only the transform and publish DAGs use is imported while the ingest DAGs run
     (:data:`LATER_IMPORTS`): starting Airflow uses one core, and the ingests leave some of the other.
     Without ``sample_memory`` nothing samples memory here: a caller that samples the same process

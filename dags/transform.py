@@ -56,8 +56,8 @@ def transform_marts():
         from pipelines.warehouse.loader import ensure_raw_tables
 
         settings = load_settings()
+        ensure_raw_tables(settings)
         with connect(settings) as warehouse:
-            ensure_raw_tables(warehouse)
             reset_staging_built_by_another_project(settings, warehouse)
 
     if _settings.warehouse.target == "duckdb":

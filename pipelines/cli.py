@@ -155,8 +155,8 @@ def cmd_transform(args: argparse.Namespace) -> int:
     from pipelines.warehouse.loader import ensure_raw_tables
 
     settings = load_settings()
+    ensure_raw_tables(settings)
     with connect(settings) as warehouse:
-        ensure_raw_tables(warehouse)
         reset_staging_built_by_another_project(settings, warehouse)
     run_dbt(settings, "build", *PRODUCTION_BUILD_FLAGS)
     print(build_benchmark_tables(settings))
@@ -244,6 +244,7 @@ Done. Outputs (SYNTHETIC data, labelled as such in every file):
     BI snapshot      duckdb -readonly {latest / "bi" / "culture_outcomes.duckdb"}
     data dictionary  {latest / "docs" / "dbt" / "index.html"}
   warehouse:      {settings.warehouse.duckdb_path} (live; BI tools use the snapshot above)
+  raw extracts:   {settings.warehouse.duckdb_raw_dir} (a DuckDB file per source, as loaded)
   status:         .venv/bin/culture-outcomes status""")
     return 0
 

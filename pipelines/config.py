@@ -65,6 +65,22 @@ class Warehouse:
     # How long a DuckDB writer queues behind another process writing the file before giving up.
     writer_wait_seconds: float = 3600.0
 
+    @property
+    def duckdb_raw_dir(self) -> Path:
+        """On DuckDB, where each source's raw tables live: a file per dbt source beside the warehouse,
+        attached read-only by dbt (:meth:`duckdb_raw_path`)."""
+        return self.duckdb_path.parent / "raw"
+
+    def duckdb_raw_path(self, raw_database: str) -> Path:
+        """The DuckDB file of one dbt source's raw tables.
+
+        DuckDB lets one process write a file at a time. With every raw table in the warehouse file,
+        ingests running side by side handed that file over between their loads, each hand-over a
+        checkpoint and a reopening (benchmarks/FINDINGS.md, section 16); a file per source lets each
+        ingest write its own.
+        """
+        return self.duckdb_raw_dir / f"{raw_database}.duckdb"
+
     def postgres_dsn(self, dbname: str | None = None) -> str:
         """A libpq connection string; the password is included only when one is configured."""
         parts = [

@@ -257,7 +257,7 @@ def validate_and_load(
             quarantine(settings, ledger, landed, reason=str(error), findings=[], docs_dir=docs_dir,
                        layout=parsed.layout, vintage=parsed.vintage)
             raise ExtractRejected(f"{landed.file_name} was quarantined: {error}") from error
-    with nullcontext(warehouse.get()) if warehouse is not None else connect(settings) as target:
+    with nullcontext(warehouse.get()) if warehouse is not None else connect(settings, raw_of=source_id) as target:
         rows = load_extract(
             target, source_id, parsed.table, sha256=landed.sha256, vintage=parsed.vintage,
             layout=parsed.layout, file_name=landed.file_name,
@@ -335,7 +335,7 @@ def load_batch(
     alone = len(landed_files) == 1
     ahead = None if alone else _ParsedAhead(get_source(source_id), landed_files, settings)
     if landed_files:
-        with BatchConnection(settings) as warehouse:
+        with BatchConnection(settings, raw_of=source_id) as warehouse:
             for number, landed in enumerate(landed_files, start=1):
                 try:
                     outcome = validate_and_load(source_id, landed, settings, warehouse=warehouse,

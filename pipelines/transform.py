@@ -34,6 +34,7 @@ def dbt_env(settings: Settings) -> dict[str, str]:
     warehouse = settings.warehouse
     return {
         "CULTURE_OUTCOMES_DUCKDB_PATH": str(warehouse.duckdb_path),
+        "CULTURE_OUTCOMES_DUCKDB_RAW_DIR": str(warehouse.duckdb_raw_dir),
         "CULTURE_OUTCOMES_PG_HOST": warehouse.postgres_host,
         "CULTURE_OUTCOMES_PG_PORT": str(warehouse.postgres_port),
         "CULTURE_OUTCOMES_PG_USER": warehouse.postgres_user,

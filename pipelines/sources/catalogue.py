@@ -35,10 +35,18 @@ class SourceSpec:
     layouts: tuple[str, ...] = ()
     quirks: str = ""
     period_from_name: bool = True  # False where file names do not state the data's period reliably
+    #: The dbt source whose table this source's raw table is (``models/staging/<dbt_source>/``);
+    #: on DuckDB a dbt source's raw tables are a file of their own, attached as ``raw_<dbt_source>``.
+    dbt_source: str = ""
 
     @property
     def raw_table(self) -> str:
         return self.id
+
+    @property
+    def raw_database(self) -> str:
+        """The dbt source that reads this raw table: the name of its DuckDB raw file."""
+        return self.dbt_source or self.id
 
     @property
     def asset_uri(self) -> str:
@@ -79,6 +87,7 @@ SOURCES: tuple[SourceSpec, ...] = (
         expected_lag_days=40,
         parser="pipelines.parsers.ods:parse_trusts",
         kind="reference",
+        dbt_source="ods",
         layouts=("etr",),
         quirks="No header; 27 quoted columns; region in column 3, ICB in column 4; closed trusts stay "
         "with a close date.",
@@ -95,6 +104,7 @@ SOURCES: tuple[SourceSpec, ...] = (
         expected_lag_days=40,
         parser="pipelines.parsers.ods:parse_successors",
         kind="reference",
+        dbt_source="ods",
         layouts=("succ",),
         quirks="No header; old code, new code, reason, effective date (YYYYMMDD), indicator; chains "
         "are resolved transitively and splits reported.",

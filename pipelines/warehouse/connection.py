@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -25,17 +26,32 @@ from pipelines.warehouse.writer_lock import WriterLock
 CHECKPOINT_THRESHOLD = "128MB"
 
 
-class Warehouse:
-    """A connection with ``execute``, ``query`` (to a DataFrame) and bulk ``insert``."""
+def duckdb_file(settings: Settings, raw_of: str | None = None) -> Path:
+    """The DuckDB file a connection opens: the warehouse's, or with ``raw_of`` (a source id) the file
+    of that source's raw table."""
+    if raw_of is None:
+        return settings.warehouse.duckdb_path
+    from pipelines.sources.catalogue import get_source
 
-    def __init__(self, settings: Settings, read_only: bool = False) -> None:
+    return settings.warehouse.duckdb_raw_path(get_source(raw_of).raw_database)
+
+
+class Warehouse:
+    """A connection with ``execute``, ``query`` (to a DataFrame) and bulk ``insert``.
+
+    ``raw_of`` (a source id) is for the source's raw table, ``raw."<source id>"``: on DuckDB it opens
+    that source's raw file instead of the warehouse's (:meth:`pipelines.config.Warehouse.duckdb_raw_path`);
+    on PostgreSQL the raw schema is the warehouse's own.
+    """
+
+    def __init__(self, settings: Settings, read_only: bool = False, raw_of: str | None = None) -> None:
         self.target = settings.warehouse.target
         self._depth = 0  # open transaction() blocks (PostgreSQL commits eagerly outside them)
         self._writer_lock: WriterLock | None = None
         if self.target == "duckdb":
             import duckdb
 
-            path = settings.warehouse.duckdb_path
+            path = duckdb_file(settings, raw_of)
             path.parent.mkdir(parents=True, exist_ok=True)
             if not (read_only and path.exists()):
                 # Queue behind another process writing the file instead of failing (writer_lock).
@@ -180,8 +196,8 @@ class Warehouse:
 
 
 @contextmanager
-def connect(settings: Settings, read_only: bool = False) -> Iterator[Warehouse]:
-    warehouse = Warehouse(settings, read_only=read_only)
+def connect(settings: Settings, read_only: bool = False, raw_of: str | None = None) -> Iterator[Warehouse]:
+    warehouse = Warehouse(settings, read_only=read_only, raw_of=raw_of)
     try:
         yield warehouse
     finally:
@@ -189,12 +205,13 @@ def connect(settings: Settings, read_only: bool = False) -> Iterator[Warehouse]:
 
 
 class BatchConnection:
-    """A writing connection for a batch of loads: opened when a load needs it, and closed between
-    two loads when another process is queued for the DuckDB file, so two sources' batches
-    interleave their loads while each parses and validates on its own core."""
+    """A writing connection to one source's raw table for a batch of loads: opened when a load needs
+    it, and closed between two loads when another process is queued for the same DuckDB file (two
+    batches of one source, or of the two ODS files, which share one)."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, raw_of: str) -> None:
         self.settings = settings
+        self.raw_of = raw_of
         self._warehouse: Warehouse | None = None
 
     def __enter__(self) -> BatchConnection:
@@ -205,7 +222,7 @@ class BatchConnection:
 
     def get(self) -> Warehouse:
         if self._warehouse is None:
-            self._warehouse = Warehouse(self.settings)
+            self._warehouse = Warehouse(self.settings, raw_of=self.raw_of)
         return self._warehouse
 
     def hand_over_if_wanted(self) -> None:

@@ -9,11 +9,20 @@ older ones; staging picks the latest vintage.
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from pipelines.warehouse.connection import Warehouse
+from pipelines.config import Settings
+from pipelines.warehouse.connection import Warehouse, connect
+from pipelines.warehouse.writer_lock import WriterLock
+
+if TYPE_CHECKING:
+    from pipelines.sources.catalogue import SourceSpec
+
+log = logging.getLogger(__name__)
 
 RAW_SCHEMA = "raw"
 LINEAGE_COLUMNS = {
@@ -98,15 +107,77 @@ REFERENCE_COLUMNS: dict[str, dict[str, str]] = {
 }
 
 
-def ensure_raw_tables(warehouse: Warehouse) -> None:
-    """Create every source's raw table (empty) so dbt can build before a source's first extract."""
+def ensure_raw_tables(settings: Settings) -> None:
+    """Create every source's raw table (empty) so dbt can build before a source's first extract.
+
+    On DuckDB each dbt source's raw tables are a file of their own, which dbt attaches read-only
+    (profiles.yml); raw tables an earlier version kept in the warehouse file are moved into them.
+    """
     from pipelines.parsers.common import OBSERVATION_COLUMNS
     from pipelines.sources.catalogue import SOURCES
 
     observation_types = {name: _sql_type(dtype) for name, dtype in OBSERVATION_COLUMNS.items()}
-    with warehouse.transaction():
+
+    def create(warehouse: Warehouse, spec: SourceSpec) -> None:
+        types = (REFERENCE_COLUMNS[spec.id] if spec.kind == "reference" else observation_types) | LINEAGE_COLUMNS
+        columns = ", ".join(f'"{name}" {kind}' for name, kind in types.items())
         warehouse.execute(f"create schema if not exists {RAW_SCHEMA}")
+        warehouse.execute(f'create table if not exists {RAW_SCHEMA}."{spec.id}" ({columns})')
+
+    if settings.warehouse.target != "duckdb":
+        with connect(settings) as warehouse, warehouse.transaction():
+            for spec in SOURCES:
+                create(warehouse, spec)
+        return
+    for spec in SOURCES:
+        with connect(settings, raw_of=spec.id) as warehouse, warehouse.transaction():
+            create(warehouse, spec)
+    move_raw_tables_out_of_the_warehouse(settings)
+
+
+def move_raw_tables_out_of_the_warehouse(settings: Settings) -> list[str]:
+    """Move the raw tables a DuckDB warehouse file still holds into their sources' raw files; returns
+    the tables moved.
+
+    Up to December 2026 every raw table lived in the warehouse file. Each extract not yet in the raw
+    file is copied there (an extract loaded since the upgrade is kept as loaded), then the old table
+    is dropped: a failure leaves it where it was, to be moved again.
+    """
+    from pipelines.sources.catalogue import SOURCES
+
+    if not settings.warehouse.duckdb_path.exists():
+        return []
+    moved = []
+    with connect(settings) as warehouse:
+        present = set(warehouse.query(
+            "select table_name from information_schema.tables where table_schema = ?", [RAW_SCHEMA])["table_name"])
         for spec in SOURCES:
-            types = (REFERENCE_COLUMNS[spec.id] if spec.kind == "reference" else observation_types) | LINEAGE_COLUMNS
-            columns = ", ".join(f'"{name}" {kind}' for name, kind in types.items())
-            warehouse.execute(f'create table if not exists {RAW_SCHEMA}."{spec.id}" ({columns})')
+            if spec.id not in present:
+                continue
+            target = settings.warehouse.duckdb_raw_path(spec.raw_database)
+            lock = WriterLock(target)
+            lock.acquire(timeout=settings.warehouse.writer_wait_seconds)
+            try:
+                path = str(target).replace("'", "''")
+                warehouse.execute(f"attach '{path}' as moving_raw")
+                with warehouse.transaction():
+                    kept = set(warehouse.query(f'describe moving_raw.{RAW_SCHEMA}."{spec.id}"')["column_name"])
+                    for _, column in warehouse.query(f'describe {RAW_SCHEMA}."{spec.id}"').iterrows():
+                        if column["column_name"] not in kept:  # a column a layout added
+                            warehouse.execute(f'alter table moving_raw.{RAW_SCHEMA}."{spec.id}" add column '
+                                              f'"{column["column_name"]}" {column["column_type"]}')
+                    warehouse.execute(
+                        f'insert into moving_raw.{RAW_SCHEMA}."{spec.id}" by name select * from {RAW_SCHEMA}."{spec.id}" '
+                        f'where extract_sha256 not in (select extract_sha256 from moving_raw.{RAW_SCHEMA}."{spec.id}")')
+                # (DuckDB writes one database per transaction: dropped once the copy is committed, and a
+                # copy interrupted before the drop is finished by the next call, which skips what it copied)
+                warehouse.execute(f'drop table {RAW_SCHEMA}."{spec.id}"')
+                warehouse.execute("detach moving_raw")
+            finally:
+                lock.release()
+            log.info("raw.%s moved from the warehouse file into %s (each source's raw tables now have a file "
+                     "of their own)", spec.id, target)
+            moved.append(spec.id)
+        if moved and present <= set(moved):
+            warehouse.execute(f"drop schema if exists {RAW_SCHEMA}")
+    return moved

@@ -1,12 +1,13 @@
-"""One writer at a time on the DuckDB warehouse file, queued rather than refused.
+"""One writer at a time on a DuckDB file (the warehouse's, or a source's raw file), queued rather
+than refused.
 
 DuckDB lets one process open a database file for writing; a second process gets an error at
-once. Airflow's one-slot ``warehouse_writer`` pool keeps scheduled tasks apart, but two ingest
-DAGs run side by side by ``python -m dags._run_dags`` (or by an analyst's ``backfill`` while a
-refresh runs) would otherwise fail. Every writing connection therefore takes an exclusive
-``flock`` on ``<warehouse>.writer.lock`` first and waits for it, and a process that wants the
-file leaves a marker beside it, so a long batch can hand the file over between two extracts
-(:meth:`WriterLock.others_waiting`) instead of holding it for the whole batch.
+once. Airflow's one-slot ``warehouse_writer`` pool keeps scheduled tasks apart, but two batches
+writing one file (the two ODS ingest DAGs run side by side by ``python -m dags._run_dags``, or an
+analyst's ``backfill`` while a refresh loads the same source) would otherwise fail. Every writing
+connection therefore takes an exclusive ``flock`` on ``<file>.writer.lock`` first and waits for it,
+and a process that wants the file leaves a marker beside it, so a long batch can hand the file over
+between two extracts (:meth:`WriterLock.others_waiting`) instead of holding it for the whole batch.
 
 The lock is per process and re-entrant: a process that already writes to the file (a batch's
 connection, then a nested load) does not wait for itself.

@@ -125,10 +125,7 @@ def _build_postgres(tmp: Path) -> Iterator[Built]:
 
 
 def _load_and_build(settings, tmp: Path) -> None:
-    from pipelines.warehouse.connection import connect
-
-    with connect(settings) as warehouse:
-        raw_dataset.load_raw(warehouse)
+    raw_dataset.load_raw(settings)
 
 
 @contextlib.contextmanager

@@ -659,29 +659,37 @@ def all_extracts() -> list[Extract]:
     )
 
 
-def load_raw(warehouse) -> None:
-    """Create the raw tables with the loader's own DDL and load every extract through it."""
+def load_extracts(settings, extracts) -> None:
+    """Load extracts through the loader, each into its source's raw table (a connection per source)."""
     from pipelines.parsers.common import observation_frame
+    from pipelines.warehouse.connection import connect
+    from pipelines.warehouse.loader import load_extract
+
+    by_source: dict[str, list] = {}
+    for extract in extracts:
+        by_source.setdefault(extract.source_id, []).append(extract)
+    for source_id, group in by_source.items():
+        with connect(settings, raw_of=source_id) as warehouse:
+            for extract in group:
+                load_extract(warehouse, source_id, observation_frame(extract.rows), sha256=extract.sha256,
+                             vintage=extract.vintage, layout=extract.layout, file_name=extract.file_name)
+
+
+def load_raw(settings) -> None:
+    """Create the raw tables with the loader's own DDL and load every extract through it."""
+    from pipelines.warehouse.connection import connect
     from pipelines.warehouse.loader import ensure_raw_tables, load_extract
 
-    ensure_raw_tables(warehouse)
-    for extract in all_extracts():
-        load_extract(
-            warehouse,
-            extract.source_id,
-            observation_frame(extract.rows),
-            sha256=extract.sha256,
-            vintage=extract.vintage,
-            layout=extract.layout,
-            file_name=extract.file_name,
-        )
+    ensure_raw_tables(settings)
+    load_extracts(settings, all_extracts())
     for table, (vintage, frame) in ods_frames().items():
-        load_extract(
-            warehouse,
-            table,
-            frame,
-            sha256=_sha(f"{table}/{vintage}"),
-            vintage=vintage,
-            layout="etr" if table == "ods_trusts" else "succ",
-            file_name=f"{table}.csv",
-        )
+        with connect(settings, raw_of=table) as warehouse:
+            load_extract(
+                warehouse,
+                table,
+                frame,
+                sha256=_sha(f"{table}/{vintage}"),
+                vintage=vintage,
+                layout="etr" if table == "ods_trusts" else "succ",
+                file_name=f"{table}.csv",
+            )

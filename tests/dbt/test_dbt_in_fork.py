@@ -16,6 +16,7 @@ from conftest import dbt_command
 from pipelines.config import load_settings
 from pipelines.dbt_in_fork import EXIT_ERROR, run_dbt_in_fork
 from pipelines.transform import DBT_PROJECT_DIR, dbt_env, dbt_vars
+from pipelines.warehouse.loader import ensure_raw_tables
 
 DBT = str(Path(sys.executable).with_name("dbt"))
 
@@ -26,7 +27,11 @@ def _args(tmp_path: Path, *command: str) -> list[str]:
 
 
 def _env(tmp_path: Path) -> dict[str, str]:
-    return {**os.environ, **dbt_env(load_settings()), "CULTURE_OUTCOMES_DUCKDB_PATH": str(tmp_path / "w.duckdb")}
+    """A warehouse in ``tmp_path``, with the (empty) raw files dbt attaches."""
+    settings = load_settings(environ={"CULTURE_OUTCOMES_PATHS_DATA_DIR": str(tmp_path / "data"),
+                                      "CULTURE_OUTCOMES_WAREHOUSE_DUCKDB_PATH": str(tmp_path / "w.duckdb")})
+    ensure_raw_tables(settings)
+    return {**os.environ, **dbt_env(settings)}
 
 
 def _in_fork(tmp_path: Path, args: list[str]) -> tuple[int, str]:

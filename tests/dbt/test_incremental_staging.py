@@ -14,10 +14,9 @@ import pytest
 import raw_dataset
 from conftest import _dbt_env, _run_dbt, empty_warehouse
 
-from pipelines.parsers.common import observation_frame
 from pipelines.transform import STAGING_SCHEMA, reset_staging_built_by_another_project
 from pipelines.warehouse.connection import connect
-from pipelines.warehouse.loader import ensure_raw_tables, load_extract
+from pipelines.warehouse.loader import ensure_raw_tables
 
 OBSERVATION_MODELS = (
     "stg_fft__responses", "stg_sickness_absence__rates", "stg_sickness_absence_reason__days_lost",
@@ -25,12 +24,6 @@ OBSERVATION_MODELS = (
     "stg_staff_survey_detailed__responses", "stg_turnover__flows", "stg_workforce_staff_in_post__staff_in_post",
 )
 SENTINEL = "ZZ9"  # a row planted in staging between the builds: only an incremental build keeps it
-
-
-def _load(warehouse, extracts) -> None:
-    for extract in extracts:
-        load_extract(warehouse, extract.source_id, observation_frame(extract.rows), sha256=extract.sha256,
-                     vintage=extract.vintage, layout=extract.layout, file_name=extract.file_name)
 
 
 def _staged(warehouse) -> dict[str, list[tuple]]:
@@ -51,16 +44,15 @@ def test_a_refresh_restages_only_what_changed_and_ends_as_a_full_rebuild_would(t
 
     with empty_warehouse(target, tmp_path) as settings:
         env = _dbt_env(settings)
-        with connect(settings) as warehouse:
-            ensure_raw_tables(warehouse)
-            _load(warehouse, first)
+        ensure_raw_tables(settings)
+        raw_dataset.load_extracts(settings, first)
         _run_dbt(target, tmp_path, env, "run", "--select", "staging")
         with connect(settings) as warehouse:
             warehouse.execute(f"insert into {STAGING_SCHEMA}.stg_sickness_absence__rates (org_code, period_start, "
                               "period_end, grain, measure, breakdown, suppressed, vintage, extract_sha256) values "
                               f"('{SENTINEL}', date '2001-01-01', date '2001-01-31', 'month', 'x', 'all', false, "
                               "'2001-01', 'planted')")
-            _load(warehouse, [restating, new_month, older, sickness[0]])  # sickness[0]: loaded again
+        raw_dataset.load_extracts(settings, [restating, new_month, older, sickness[0]])  # sickness[0]: loaded again
 
         _run_dbt(target, tmp_path, env, "run", "--select", "staging")
         with connect(settings) as warehouse:

@@ -7,7 +7,6 @@ import raw_dataset
 
 from pipelines.config import load_settings
 from pipelines.transform import run_dbt
-from pipelines.warehouse.connection import connect
 
 
 def test_network_members_include_every_open_trust_of_the_configured_icbs_and_regions(tmp_path):
@@ -19,8 +18,7 @@ def test_network_members_include_every_open_trust_of_the_configured_icbs_and_reg
         "CULTURE_OUTCOMES_NETWORK_ICB_CODES": "QUE",
         "CULTURE_OUTCOMES_NETWORK_REGION_CODES": "Y63",
     })
-    with connect(settings) as warehouse:
-        raw_dataset.load_raw(warehouse)
+    raw_dataset.load_raw(settings)
     run_dbt(settings, "run", "--select", "+dim_organisation", target_path=tmp_path / "target")
     con = duckdb.connect(str(path), read_only=True)
     try:

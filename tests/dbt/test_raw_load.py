@@ -22,7 +22,7 @@ def _load(warehouse, table: pd.DataFrame, sha256: str) -> int:
 def test_an_extract_loaded_again_replaces_its_rows_a_new_column_is_added_and_dates_stay_dates(tmp_path, target):
     first = pd.DataFrame({"org_code": ["RC9", "RD8"], "value": [91.5, 88.0],
                           "period_start": pd.to_datetime(["2025-10-01", None]).astype("datetime64[s]")})
-    with empty_warehouse(target, tmp_path) as settings, connect(settings) as warehouse:
+    with empty_warehouse(target, tmp_path) as settings, connect(settings, raw_of="fft") as warehouse:
         assert _load(warehouse, first, "a" * 64) == 2
         assert _load(warehouse, first, "a" * 64) == 2  # the same extract again: replaced, not doubled
         widened = first.assign(breakdown=["all", "all"])
@@ -37,3 +37,27 @@ def test_an_extract_loaded_again_replaces_its_rows_a_new_column_is_added_and_dat
     assert rows["breakdown"].isna().tolist() == [True, True, False, False]
     assert kind.lower() == "date"
     assert rows["day"].iloc[0] == "2025-10-01" and pd.isna(rows["day"].iloc[1])
+
+
+def test_raw_tables_an_earlier_version_kept_in_the_warehouse_file_move_to_their_sources_files(tmp_path):
+    from pipelines.warehouse.loader import ensure_raw_tables
+
+    table = pd.DataFrame({"org_code": ["RC9"], "value": [91.5], "layout_only": ["kept"]})
+    with empty_warehouse("duckdb", tmp_path) as settings:
+        with connect(settings) as old:  # the layout before December 2026: raw tables in the warehouse file
+            _load(old, table, "a" * 64)
+            _load(old, table, "b" * 64)
+        with connect(settings, raw_of="fft") as raw:  # loaded since the upgrade, before the first transform
+            _load(raw, table.drop(columns="layout_only"), "b" * 64)
+            _load(raw, table.drop(columns="layout_only"), "c" * 64)
+
+        ensure_raw_tables(settings)
+        ensure_raw_tables(settings)  # nothing left to move the second time
+
+        with connect(settings, raw_of="fft", read_only=True) as raw:
+            moved = raw.query('select extract_sha256, layout_only from raw."fft" order by 1')
+        with connect(settings, read_only=True) as warehouse:
+            left = warehouse.query("select count(*) as n from information_schema.tables where table_schema = 'raw'")
+    assert moved["extract_sha256"].str[0].tolist() == ["a", "b", "c"]  # b: as loaded since, not twice
+    assert moved["layout_only"].iloc[0] == "kept" and moved["layout_only"].iloc[1:].isna().all()
+    assert left["n"].iloc[0] == 0

@@ -7,14 +7,14 @@ cannot have a contract) keeps not_null data tests."""
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import pytest
 import raw_dataset
 from conftest import _dbt_env, _run_dbt, empty_warehouse, run_dbt_unchecked
 
-from pipelines.parsers.common import observation_frame
 from pipelines.warehouse.connection import connect
-from pipelines.warehouse.loader import ensure_raw_tables, load_extract
+from pipelines.warehouse.loader import ensure_raw_tables
 
 # The columns each model's contract keeps from null (the not_null tests they replaced, unchanged).
 NOT_NULL_COLUMNS = {
@@ -37,10 +37,8 @@ NOT_NULL_COLUMNS = {
 
 
 def _load(settings, extract, rows) -> None:
-    with connect(settings) as warehouse:
-        ensure_raw_tables(warehouse)
-        load_extract(warehouse, extract.source_id, observation_frame(rows), sha256=extract.sha256,
-                     vintage=extract.vintage, layout=extract.layout, file_name=extract.file_name)
+    ensure_raw_tables(settings)
+    raw_dataset.load_extracts(settings, [replace(extract, rows=rows)])
 
 
 def test_staged_columns_have_the_contracted_types(tmp_path):

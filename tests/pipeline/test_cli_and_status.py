@@ -79,12 +79,12 @@ def test_backfill_loads_two_months_and_a_rerun_changes_nothing(publisher, settin
     add(real_sickness_files()[:3])
     assert main(["backfill", "sickness_absence", "--since", "2024-04", "--until", "2024-05"]) == 0
     assert "2 files processed, 0 quarantined" in capsys.readouterr().out
-    with connect(settings_env()) as warehouse:
+    with connect(settings_env(), raw_of="sickness_absence") as warehouse:
         first = warehouse.query("select * from raw.sickness_absence order by period_start, org_code")
     assert sorted({str(d)[:7] for d in first["period_start"]}) == ["2024-04", "2024-05"]
     assert main(["backfill", "sickness_absence", "--since", "2024-04", "--until", "2024-05"]) == 0
     assert capsys.readouterr().out.count("unchanged") == 2
-    with connect(settings_env()) as warehouse:
+    with connect(settings_env(), raw_of="sickness_absence") as warehouse:
         again = warehouse.query("select * from raw.sickness_absence order by period_start, org_code")
     assert first.equals(again)
 

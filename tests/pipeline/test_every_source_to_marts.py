@@ -41,7 +41,6 @@ def _build(world, root):
     from pipelines.sources.catalogue import SOURCES
     from pipelines.synthetic.site import build_site
     from pipelines.transform import run_dbt
-    from pipelines.warehouse.connection import connect
     from pipelines.warehouse.loader import ensure_raw_tables
 
     build_site(world, root / "site", progress=lambda _: None)
@@ -55,8 +54,7 @@ def _build(world, root):
         order = sorted(SOURCES, key=lambda spec: spec.kind != "reference")
         outcomes = {spec.id: ingest_source(spec.id, settings, since="2025-04", progress=lambda _: None)
                     for spec in order}
-    with connect(settings) as warehouse:
-        ensure_raw_tables(warehouse)
+    ensure_raw_tables(settings)
     run_dbt(settings, "build")
     from pipelines.benchmark.tables import build_benchmark_tables
 

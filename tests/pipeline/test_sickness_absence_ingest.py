@@ -12,7 +12,7 @@ from tests.conftest import published_name, real_sickness_files
 def _rows(settings, sql):
     from pipelines.warehouse.connection import connect
 
-    with connect(settings) as warehouse:
+    with connect(settings, raw_of="sickness_absence") as warehouse:
         return warehouse.query(sql)
 
 

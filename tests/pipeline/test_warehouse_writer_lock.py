@@ -27,7 +27,9 @@ import sys
 from pipelines.config import load_settings
 from pipelines.warehouse.connection import connect
 
-with connect(load_settings()) as warehouse:
+raw_of = sys.argv[2] if len(sys.argv) > 2 else None  # a source's raw file, or the warehouse's
+with connect(load_settings(), raw_of=raw_of) as warehouse:
+    warehouse.execute("create table if not exists marks (mark text)")
     warehouse.execute("insert into marks values (?)", [sys.argv[1]])
 """
 
@@ -43,9 +45,9 @@ def warehouse_settings(settings_env):
     return settings
 
 
-def _start_second_writer(mark: str) -> subprocess.Popen:
+def _start_second_writer(mark: str, raw_of: str | None = None) -> subprocess.Popen:
     """Another process (not a fork: DuckDB's open database must not be copied into it)."""
-    return subprocess.Popen([sys.executable, "-c", SECOND_WRITER, mark], cwd=PROJECT_ROOT,
+    return subprocess.Popen([sys.executable, "-c", SECOND_WRITER, mark, *([raw_of] if raw_of else [])], cwd=PROJECT_ROOT,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 
 
@@ -71,16 +73,16 @@ def test_a_second_process_waits_for_the_writer_instead_of_failing(warehouse_sett
     assert not _queued_markers(database)
 
 
-def test_a_batch_hands_the_file_over_between_two_loads_when_another_process_waits(warehouse_settings):
+def test_a_batch_hands_its_raw_file_over_between_two_loads_when_another_process_waits(warehouse_settings):
     from pipelines.warehouse.connection import BatchConnection
 
     settings = warehouse_settings
-    database = settings.warehouse.duckdb_path
-    with BatchConnection(settings) as batch:
+    database = settings.warehouse.duckdb_raw_path("ods")  # the two ODS sources share one raw file
+    with BatchConnection(settings, raw_of="ods_trusts") as batch:
         batch.get().execute("create table marks (mark text)")
         batch.hand_over_if_wanted()  # nobody waits: the connection stays open
         batch.get().execute("insert into marks values ('load 1')")
-        second = _start_second_writer("other source")
+        second = _start_second_writer("other source", raw_of="ods_successors")
         _wait_for(lambda: _queued_markers(database), "the other process to queue")
         batch.hand_over_if_wanted()
         _finished(second)
@@ -88,6 +90,21 @@ def test_a_batch_hands_the_file_over_between_two_loads_when_another_process_wait
     con = duckdb.connect(str(database), read_only=True)
     assert [row[0] for row in con.execute("select mark from marks").fetchall()] == ["load 1", "other source", "load 2"]
     con.close()
+
+
+def test_two_sources_batches_write_their_own_raw_files_without_waiting(warehouse_settings):
+    from pipelines.warehouse.connection import BatchConnection
+
+    settings = warehouse_settings
+    with BatchConnection(settings, raw_of="fft") as batch:
+        batch.get().execute("create table marks (mark text)")
+        _finished(_start_second_writer("turnover's load", raw_of="turnover"))  # ends while the FFT batch writes
+        batch.get().execute("insert into marks values ('fft load')")
+        assert not _queued_markers(settings.warehouse.duckdb_raw_path("fft"))
+    for source, mark in (("fft", "fft load"), ("turnover", "turnover's load")):
+        con = duckdb.connect(str(settings.warehouse.duckdb_raw_path(source)), read_only=True)
+        assert con.execute("select mark from marks").fetchall() == [(mark,)]
+        con.close()
 
 
 def test_a_marker_left_by_a_killed_process_is_not_obeyed(tmp_path):

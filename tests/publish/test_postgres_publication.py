@@ -31,7 +31,6 @@ def warehouse(tmp_path_factory):
 
     from pipelines.benchmark.tables import build_benchmark_tables
     from pipelines.transform import run_dbt
-    from pipelines.warehouse.connection import connect
 
     tmp = tmp_path_factory.mktemp("postgres")
     suffix = uuid.uuid4().hex[:12]
@@ -52,8 +51,7 @@ def warehouse(tmp_path_factory):
     with admin.cursor() as cursor:
         cursor.execute(f'create database "{dbname}"')
     try:
-        with connect(settings) as live:
-            raw_dataset.load_raw(live)
+        raw_dataset.load_raw(settings)
         run_dbt(settings, "build", "--log-path", str(tmp / "logs"), target_path=tmp / "target")
         build_benchmark_tables(settings)
         yield settings

@@ -36,7 +36,6 @@ def built_warehouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
     from pipelines.benchmark.tables import build_benchmark_tables
     from pipelines.transform import run_dbt
-    from pipelines.warehouse.connection import connect
 
     home = tmp_path_factory.getbasetemp() / "publish-warehouse"
     path = home / "warehouse.duckdb"
@@ -45,8 +44,7 @@ def built_warehouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
     home.mkdir(exist_ok=True)
     settings = load_settings(environ={"CULTURE_OUTCOMES_PATHS_DATA_DIR": str(home / "data"),
                                       "CULTURE_OUTCOMES_WAREHOUSE_DUCKDB_PATH": str(path)})
-    with connect(settings) as warehouse:
-        raw_dataset.load_raw(warehouse)
+    raw_dataset.load_raw(settings)
     run_dbt(settings, "build", "--log-path", str(home / "logs"), target_path=home / "target")
     build_benchmark_tables(settings)
     (home / "built").touch()
@@ -54,11 +52,13 @@ def built_warehouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def publish_env(tmp: Path, template: Path, **overrides: str) -> dict[str, str]:
-    """Environment (configuration) of a data folder with its own copy of the built warehouse."""
+    """Environment (configuration) of a data folder with its own copy of the built warehouse (and of
+    the raw files beside it, which dbt attaches)."""
     tmp.mkdir(parents=True, exist_ok=True)
     warehouse = tmp / "warehouse.duckdb"
     if not warehouse.exists():
         shutil.copyfile(template, warehouse)
+        shutil.copytree(template.parent / "raw", tmp / "raw")
     return {"CULTURE_OUTCOMES_PATHS_DATA_DIR": str(tmp / "data"),
             "CULTURE_OUTCOMES_WAREHOUSE_DUCKDB_PATH": str(warehouse), **overrides}
 
