@@ -201,12 +201,14 @@ the test suite and no test asserts on time. `--quick` is a smoke run (scale 1, 1
   parse, keyed on the profile and so on the DuckDB file's path) is then kept as it would be.
 - **Full refresh** (from empty): a fresh data dir (`CULTURE_OUTCOMES_PATHS_DATA_DIR`) and `AIRFLOW_HOME`
   per run, `CULTURE_OUTCOMES_AIRFLOW_RETRIES=0`; what `culture-outcomes setup` does (dbt parse with a private
-  `--target-path`, `airflow db migrate`, the pool, `airflow dags reserialize`), then `airflow dags test` of
+  `--target-path`, beside one Airflow process for `airflow db migrate`, the pool and `airflow dags reserialize`:
+  `dags/_airflow_setup.py`), then `airflow dags test` of
   every `ingest_<source>`, `transform_marts` and `publish_release` on the embedded default (DuckDB, SQLite),
   in one Airflow process (`dags/_run_dags.py`, what `culture-outcomes demo` runs), as a long-lived
-  scheduler with a worker per core would: the ingest DAGs two at a time (their loads queue for the DuckDB
-  file one extract at a time), then transform, then publish; each DAG's peak memory (the runner's process
-  tree while it ran, dbt and any other DAG running beside it included) is sampled by that runner.
+  scheduler with a worker per core would: the ingest DAGs two at a time (each loading its own source's
+  raw DuckDB file), then transform, then publish. Memory is sampled once a second by one thread of the
+  harness; each step's and each DAG's peak (the process tree while it ran, dbt and any other DAG running
+  beside it included) is read from those samples, and the runner is asked not to sample it again.
 - **Incremental**: on a copy of the state left by the full refresh, the site plus one new month of every
   monthly source (files of `World(end_month=+1 month)` whose names are new; the ODS reference files
   replaced when their content changed), then every monthly source's ingest DAG, `transform_marts` and

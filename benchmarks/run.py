@@ -355,8 +355,9 @@ class Pipeline:
         return self._run([str(VENV_BIN / "airflow"), *args])
 
     def setup(self) -> dict[str, float]:
-        """What ``culture-outcomes setup`` does, dbt target kept private: dbt parse beside db migrate and the
-        pool, then reserialize. ``setup_wall`` is the wall time of it all (the steps overlap)."""
+        """What ``culture-outcomes setup`` does on DuckDB, dbt target kept private: dbt parse beside one
+        Airflow process that migrates, sets the pool and serializes the DAGs (``dags/_airflow_setup.py``).
+        ``setup_wall`` is the wall time of it all (the steps overlap)."""
         from concurrent.futures import ThreadPoolExecutor
 
         times: dict[str, float] = {}
@@ -371,13 +372,10 @@ class Pipeline:
         code = ("from pathlib import Path\nfrom pipelines.config import load_settings\n"
                 "from pipelines.transform import run_dbt\n"
                 f"run_dbt(load_settings(), 'parse', target_path=Path({str(self.home / 'dbt_target')!r}))\n")
-        airflow = str(VENV_BIN / "airflow")
         with ThreadPoolExecutor(max_workers=1) as beside:
             parsed = beside.submit(step, "dbt_parse", [str(PY), "-c", code])
-            step("db_migrate", [airflow, "db", "migrate"])
-            step("pool", [airflow, "pools", "set", "warehouse_writer", "1", "Writers to the warehouse"])
+            step("airflow_setup", [str(PY), "-m", "dags._airflow_setup", "--pool-slots", "1", "--reserialize"])
             parsed.result()
-        step("reserialize", [airflow, "dags", "reserialize"])
         times["setup_wall"] = time.perf_counter() - began
         return times
 
@@ -858,7 +856,7 @@ def main(argv: list[str] | None = None) -> int:
                 shutil.copytree(pipeline.home, snapshot, symlinks=True)
                 state["last_full"] = Pipeline(snapshot)
         full.ratio_to_floor = ratio(full)
-        full.notes = ("setup (dbt parse, airflow db migrate, pool, reserialize) + `airflow dags test` of every ingest "
+        full.notes = ("setup (dbt parse beside airflow db migrate, pool and reserialize in one process) + `airflow dags test` of every ingest "
                       "DAG, transform_marts, publish_release; fresh data dir + AIRFLOW_HOME; CULTURE_OUTCOMES_AIRFLOW_RETRIES=0")
         record(full)
 

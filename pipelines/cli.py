@@ -46,11 +46,11 @@ def _run_dags(dag_ids: list[str]) -> dict[str, dict[str, object]]:
         return json.loads(timings.read_text(encoding="utf-8")) if timings.exists() else {}
 
 
-def airflow_metadata(pool_slots: int) -> None:
-    """The metadata database migrated and the writer pool set (idempotent)."""
-    _airflow("db", "migrate")
-    _airflow("pools", "set", "warehouse_writer", str(pool_slots),
-             "Writers to the warehouse: 1 on DuckDB (single writer), more on PostgreSQL")
+def airflow_metadata(pool_slots: int, reserialize: bool = False) -> None:
+    """The metadata database migrated, the writer pool set and, with ``reserialize``, the DAGs
+    serialized (idempotent), in one Airflow process (``dags/_airflow_setup.py``)."""
+    _run_with_airflow([sys.executable, "-m", "dags._airflow_setup", "--pool-slots", str(pool_slots),
+                       *(["--reserialize"] if reserialize else [])])
 
 
 def cmd_sources(args: argparse.Namespace) -> int:
@@ -190,13 +190,16 @@ def cmd_setup(args: argparse.Namespace) -> int:
         if ensure_postgres_database(settings):
             print(f"created the warehouse database {settings.warehouse.postgres_dbname}")
     # dbt's parse and Airflow's metadata do not depend on each other, and each is mostly a Python
-    # process starting: side by side they take the longer of the two, not the sum (6-7 s and 10 s).
-    # The DAGs are serialized after both: on PostgreSQL the transform DAG renders from dbt's manifest.
+    # process starting: side by side they take the longer of the two, not the sum. On PostgreSQL
+    # the DAGs are serialized after both, as the transform DAG renders from dbt's manifest; on
+    # DuckDB it does not, so they are serialized in the same Airflow process as the migration.
+    duckdb = settings.warehouse.target == "duckdb"
     with ThreadPoolExecutor(max_workers=1) as beside:
         parsed = beside.submit(run_dbt, settings, "parse")
-        airflow_metadata(pool_slots=1 if settings.warehouse.target == "duckdb" else 8)
+        airflow_metadata(pool_slots=1 if duckdb else 8, reserialize=duckdb)
         parsed.result()
-    _airflow("dags", "reserialize")
+    if not duckdb:
+        _airflow("dags", "reserialize")
     return 0
 
 

@@ -43,9 +43,12 @@ def airflow_run(airflow_env, settings_env):
     from pipelines.transform import run_dbt
 
     run_dbt(settings_env(), "parse")  # the manifest Cosmos renders the transform DAG from
-    run("db", "migrate")
-    run("pools", "set", "warehouse_writer", "1", "DuckDB single writer")
-    run("dags", "reserialize")
+    # Airflow's part of `culture-outcomes setup`: migrate, the pool and the DAGs serialized, in one process.
+    setup = subprocess.run([sys.executable, "-m", "dags._airflow_setup", "--pool-slots", "1", "--reserialize"],
+                           env=env, cwd=PROJECT_ROOT, capture_output=True, text=True)
+    assert setup.returncode == 0, (setup.stdout + setup.stderr)[-4000:]
+    pool = json.loads(run("pools", "get", "warehouse_writer", "-o", "json").stdout)
+    assert [(p["pool"], int(p["slots"])) for p in pool] == [("warehouse_writer", 1)]
     return run
 
 

@@ -269,13 +269,20 @@ def test_airflow_init_migrates_and_creates_the_dags_pool_through_the_project_cli
     init = services["airflow-init"]
     script = init["command"][init["command"].index("-c") + 1]
     assert ["culture-outcomes", "setup"] in shell_commands(script)
-    # What `culture-outcomes setup` asks of Airflow: the migration and the pool the DAGs run in.
+    # What `culture-outcomes setup` asks of Airflow (in one process): the migration and the pool the DAGs run in.
+    from dags._airflow_setup import airflow_commands, main
+
     calls = []
-    monkeypatch.setattr(pipelines.cli, "_airflow", lambda *args, **kwargs: calls.append(args))
+    monkeypatch.setattr(pipelines.cli, "_run_with_airflow", lambda command, **kwargs: calls.append(command))
     pipelines.cli.airflow_metadata(pool_slots=8)
-    assert ("db", "migrate") in calls
-    pools = [call[2] for call in calls if call[:2] == ("pools", "set")]
+    assert [command[1:3] for command in calls] == [["-m", "dags._airflow_setup"]]
+    slots = int(calls[0][calls[0].index("--pool-slots") + 1])
+    commands = airflow_commands(slots, reserialize="--reserialize" in calls[0])
+    assert ["db", "migrate"] in commands
+    pools = [command[2] for command in commands if command[:2] == ["pools", "set"]]
     assert pools == [airflow_facts["warehouse_pool"]], "setup must create the pool the DAGs use"
+    with pytest.raises(SystemExit):  # the module's own arguments are the ones passed
+        main(["--help"])
 
 
 def test_the_admin_login_comes_from_env_through_simple_auth_manager(services):

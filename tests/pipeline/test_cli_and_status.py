@@ -102,29 +102,37 @@ def test_backfill_of_a_pinned_address_loads_just_that_file(publisher, settings_e
     assert "1 files processed" in capsys.readouterr().out
 
 
-def test_setup_parses_dbt_beside_the_airflow_metadata_and_serializes_the_dags_last(monkeypatch, settings_env):
+@pytest.mark.parametrize("target", ["duckdb", "postgres"])
+def test_setup_parses_dbt_beside_one_airflow_process_and_serializes_after_the_manifest_only_on_postgres(
+        monkeypatch, settings_env, target):
     import argparse
     import threading
 
     import pipelines.cli as cli
     import pipelines.transform as transform
+    import pipelines.warehouse.connection as connection
 
+    monkeypatch.setenv("CULTURE_OUTCOMES_WAREHOUSE_TARGET", target)
     settings_env()
     events: list[tuple[str, ...]] = []
     migrating = threading.Event()
 
     def parse(settings, *args, **kwargs):
-        # Returns only once Airflow's migration has begun: run one after the other, this would time out.
-        assert migrating.wait(timeout=30), "dbt parse did not run beside the Airflow migration"
+        # Returns only once Airflow's set-up has begun: run one after the other, this would time out.
+        assert migrating.wait(timeout=30), "dbt parse did not run beside Airflow's set-up"
         events.append(("dbt", *args))
 
-    def airflow(*args, **kwargs):
-        if args[:2] == ("db", "migrate"):
-            migrating.set()
-        events.append(("airflow", *args))
+    def airflow(command, **kwargs):
+        migrating.set()
+        events.append(tuple(command[1:]))
 
     monkeypatch.setattr(transform, "run_dbt", parse)
-    monkeypatch.setattr(cli, "_airflow", airflow)
+    monkeypatch.setattr(cli, "_run_with_airflow", airflow)
+    monkeypatch.setattr(connection, "ensure_postgres_database", lambda settings: False)
     assert cli.cmd_setup(argparse.Namespace()) == 0
-    assert ("dbt", "parse") in events and ("airflow", "db", "migrate") in events
-    assert events[-1] == ("airflow", "dags", "reserialize")  # after the manifest the transform DAG renders from
+    setup = [event for event in events if event[:2] == ("-m", "dags._airflow_setup")]
+    assert ("dbt", "parse") in events and len(setup) == 1
+    if target == "duckdb":  # the transform DAG needs no manifest: serialized in the same process
+        assert "--reserialize" in setup[0] and len(events) == 2
+    else:  # it renders from dbt's manifest: serialized after the parse
+        assert "--reserialize" not in setup[0] and events[-1] == ("dags", "reserialize")
