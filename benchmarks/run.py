@@ -741,7 +741,8 @@ def write_outputs(results: dict[str, Any], quick: bool) -> None:
             (BENCH / "README.md").write_text(render_readme(results))
         except Exception as error:  # noqa: BLE001 - the JSON is the record; the README can be re-rendered
             log(f"    README not rendered: {error} (re-render with --render-only)")
-    log(f"wrote {path.relative_to(ROOT)}" + (" and benchmarks/README.md" if readme else ""))
+    shown = path.relative_to(ROOT) if path.is_relative_to(ROOT) else path  # --results-file may be anywhere
+    log(f"wrote {shown}" + (" and benchmarks/README.md" if readme else ""))
 
 
 def main(argv: list[str] | None = None) -> int:

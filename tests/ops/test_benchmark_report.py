@@ -1,4 +1,4 @@
-"""The benchmark report's figures derived from the recorded runs."""
+"""The benchmark report's figures derived from the recorded runs, and where the results are written."""
 
 from __future__ import annotations
 
@@ -17,3 +17,13 @@ def test_the_warm_refresh_is_the_median_of_each_run_less_its_own_airflow_start()
 def test_no_warm_figure_when_a_run_did_not_record_its_airflow_start():
     assert warm_seconds(_incremental([70.0, 66.0], [20.0, None])) is None
     assert warm_seconds({"seconds": [70.0], "details": {}}) is None
+
+
+def test_results_written_outside_the_repository_are_reported_by_their_path(tmp_path, monkeypatch, capsys):
+    from benchmarks import run
+
+    target = tmp_path / "turn.json"
+    monkeypatch.setitem(run.RESULTS_FILE, "name", str(target))  # --results-file /somewhere/turn.json
+    run.write_outputs({"measurements": []}, quick=False)
+    assert target.read_text().startswith("{")
+    assert f"wrote {target}" in capsys.readouterr().out
