@@ -129,7 +129,8 @@ def render_readme(results: dict[str, Any]) -> str:
     stage_rows = []
     def peak_of(run: dict[str, Any], name: str) -> str:
         peaks = run.get("step_peak_mib") or {}
-        found = peaks.get(f"dag {name}", next((v for k, v in peaks.items() if k.endswith(" " + name)), None))
+        found = peaks.get(name, peaks.get(f"dag {name}", next((v for k, v in peaks.items() if k.endswith(" " + name)),
+                                                                None)))
         return _fmt(found, " MiB")
 
     if full and full.get("details", {}).get("runs"):

@@ -332,10 +332,10 @@ class Pipeline:
         self.home.rename(folder)
         self.home, self.log = folder, folder / self.log.name
 
-    def _run(self, args: list[str]) -> int:
+    def _run(self, args: list[str], label: str | None = None) -> int:
         """Run one step; the peak the running measurement sampled meanwhile (steps running beside it
-        included) goes to ``self.step_peak_mib[label]``."""
-        label = " ".join(Path(a).name if i == 0 else a for i, a in enumerate(args))[:80]
+        included) goes to ``self.step_peak_mib[label]`` (by default, the command's start)."""
+        label = label or " ".join(Path(a).name if i == 0 else a for i, a in enumerate(args))[:80]
         with self.log.open("a") as out:
             out.write(f"\n### {' '.join(args)}\n")
             out.flush()
@@ -365,7 +365,7 @@ class Pipeline:
 
         def step(label: str, args: list[str]) -> None:
             started = time.perf_counter()
-            if self._run(args) != 0:
+            if self._run(args, label) != 0:
                 raise RuntimeError(f"{label} failed; see {self.log}")
             times[label] = time.perf_counter() - started
 

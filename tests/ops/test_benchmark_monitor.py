@@ -18,8 +18,8 @@ def test_a_steps_peak_is_the_largest_sample_the_running_monitor_took_during_it(t
         threads = threading.active_count()
         assert pipeline._run([sys.executable, "-c", HOLD_50_MB]) == 0
         assert threading.active_count() == threads  # the step started no sampler of its own
-        pipeline._run([sys.executable, "-c", HOLD_NOTHING])
-    big, small = (pipeline.step_peak_mib[f"python -c {code}"] for code in (HOLD_50_MB, HOLD_NOTHING))
+        pipeline._run([sys.executable, "-c", HOLD_NOTHING], "a set-up step")  # recorded under its label
+    big, small = pipeline.step_peak_mib[f"python -c {HOLD_50_MB}"], pipeline.step_peak_mib["a set-up step"]
     assert big >= small + 40
     assert monitor.peak_mib == max(big, small)
 
