@@ -80,8 +80,8 @@ class TreeMonitor:
     It is the one sampler of a measurement: each sample is kept with its time, so the peak of a
     step or of a DAG is read from the samples taken while it ran (:meth:`peak_mib_between`) instead
     of by samplers of its own. Each sample makes the kernel walk every mapping of every process:
-    three samplers of the same processes (this one, one per step and the DAG runner's) took about
-    8% of a full refresh's CPU (benchmarks/FINDINGS.md, section 16).
+    three samplers of the same processes (this one, one per step and the DAG runner's) were 8.7% of
+    a profiled full refresh's samples (benchmarks/FINDINGS.md, section 16).
     """
 
     #: The monitor of the block running now, whose samples the steps inside it read.

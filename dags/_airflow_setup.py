@@ -1,10 +1,11 @@
 """Airflow's part of ``culture-outcomes setup``, in one process: the metadata database migrated, the
 pool the DAGs write in set and, when asked, the DAGs serialized.
 
-Each of these as its own ``airflow`` command started Python and imported Airflow again: about
-2.5 s of a 3-4 s command, three times over (benchmarks/FINDINGS.md, section 16). Here Airflow's own
-command functions run one after the other in one interpreter, with the same arguments and output as
-the commands (``airflow db migrate``, ``airflow pools set``, ``airflow dags reserialize``).
+Each of these as its own ``airflow`` command started Python and imported Airflow again: the three
+took 10.6 s one after the other (the pool alone 2.9 s), one process 3.7-4.5 s (benchmarks/FINDINGS.md,
+section 16). Here Airflow's own command functions run one after the other in one interpreter, with
+the same arguments and output as the commands (``airflow db migrate``, ``airflow pools set``,
+``airflow dags reserialize``).
 
     python -m dags._airflow_setup --pool-slots 1 --reserialize
 """
