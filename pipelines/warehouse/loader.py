@@ -78,9 +78,7 @@ def load_extract(
     frame = prepare(table, sha256=sha256, vintage=vintage, layout=layout, file_name=file_name)
     types = {column: _sql_type(table[column].dtype) for column in table.columns} | LINEAGE_COLUMNS
     with warehouse.transaction():
-        warehouse.execute(f"create schema if not exists {RAW_SCHEMA}")
-        columns = ", ".join(f'"{name}" {kind}' for name, kind in types.items())
-        warehouse.execute(f'create table if not exists {RAW_SCHEMA}."{source_id}" ({columns})')
+        create_raw_table(warehouse, source_id, types)
         # A layout may bring a column the table lacks. Asking once which it has costs less than one
         # statement per column for each of a backfill's hundreds of extracts (5% of its time).
         present = set(warehouse.query(
@@ -107,6 +105,13 @@ REFERENCE_COLUMNS: dict[str, dict[str, str]] = {
 }
 
 
+def create_raw_table(warehouse: Warehouse, source_id: str, types: dict[str, str]) -> None:
+    """``raw."<source_id>"`` with these columns (name -> SQL type), unless it exists."""
+    columns = ", ".join(f'"{name}" {kind}' for name, kind in types.items())
+    warehouse.execute(f"create schema if not exists {RAW_SCHEMA}")
+    warehouse.execute(f'create table if not exists {RAW_SCHEMA}."{source_id}" ({columns})')
+
+
 def ensure_raw_tables(settings: Settings) -> None:
     """Create every source's raw table (empty) so dbt can build before a source's first extract.
 
@@ -120,9 +125,7 @@ def ensure_raw_tables(settings: Settings) -> None:
 
     def create(warehouse: Warehouse, spec: SourceSpec) -> None:
         types = (REFERENCE_COLUMNS[spec.id] if spec.kind == "reference" else observation_types) | LINEAGE_COLUMNS
-        columns = ", ".join(f'"{name}" {kind}' for name, kind in types.items())
-        warehouse.execute(f"create schema if not exists {RAW_SCHEMA}")
-        warehouse.execute(f'create table if not exists {RAW_SCHEMA}."{spec.id}" ({columns})')
+        create_raw_table(warehouse, spec.id, types)
 
     if settings.warehouse.target != "duckdb":
         with connect(settings) as warehouse, warehouse.transaction():
