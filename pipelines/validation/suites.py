@@ -444,19 +444,27 @@ def _finding(res: dict[str, Any], frame: pd.DataFrame, file_name: str) -> Findin
     column = meta.get("reported_column") or checked or (
         ",".join(kwargs["column_list"]) if "column_list" in kwargs else None)
     result = res.get("result") or {}
-    examples = []
-    for index in list(res.get("unexpected_index_list") or [])[:_EXAMPLES]:
-        if isinstance(index, dict):  # compound-column expectations give the row values
-            index = index.get("index", next(iter(index.values())))
-        row = frame.iloc[int(index)]
+    positions = [int(index.get("index", next(iter(index.values()))) if isinstance(index, dict) else index)
+                 for index in res.get("unexpected_index_list") or []]  # compound checks give row values
+    examples: list[dict[str, Any]] = []
+    for position in positions:
+        row = frame.iloc[position]
         example = {"row": _row_number(row)}
         if "org_code" in frame.columns:
             example["org_code"] = row["org_code"]
         for name in kwargs.get("column_list", [column] if column in frame.columns else []):
             if name != "org_code":
                 example[name] = _plain(row[name])
-        examples.append(example)
+        # One published row is several observations (a value per measure): quote each row once.
+        if example not in examples:
+            examples.append(example)
+        if len(examples) == _EXAMPLES:
+            break
     text = _describe(config["type"], kwargs, result, res.get("exception"), meta.get("scope"))
+    if positions and "source_row" in frame.columns:
+        rows = frame["source_row"].iloc[positions].nunique()
+        if rows < len(positions):
+            text += f" ({rows} rows)"
     where = f" in column {column!r}" if column else ""
     return Finding(
         expectation=config["type"],
