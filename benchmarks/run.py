@@ -370,8 +370,8 @@ class Pipeline:
             times[label] = time.perf_counter() - started
 
         code = ("from pathlib import Path\nfrom pipelines.config import load_settings\n"
-                "from pipelines.transform import run_dbt\n"
-                f"run_dbt(load_settings(), 'parse', target_path=Path({str(self.home / 'dbt_target')!r}))\n")
+                "from pipelines.transform import parse_project\n"
+                f"parse_project(load_settings(), target_path=Path({str(self.home / 'dbt_target')!r}))\n")
         with ThreadPoolExecutor(max_workers=1) as beside:
             parsed = beside.submit(step, "dbt_parse", [str(PY), "-c", code])
             step("airflow_setup", [str(PY), "-m", "dags._airflow_setup", "--pool-slots", "1", "--reserialize"])

@@ -23,11 +23,19 @@ from cosmos.constants import InvocationMode, LoadMode, TestBehavior
 from dags._dbt_operator import DbtBuildInForkOperator
 from dags._wiring import MARTS_ASSET, SOURCE_ASSETS, WAREHOUSE_POOL, default_args
 from pipelines.config import load_settings
-from pipelines.transform import DBT_MANIFEST, DBT_PROJECT_DIR, PRODUCTION_BUILD_FLAGS, dbt_env, dbt_vars
+from pipelines.transform import (
+    DBT_MANIFEST,
+    DBT_PROFILE,
+    DBT_PROJECT_DIR,
+    PRODUCTION_BUILD_FLAGS,
+    dbt_env,
+    dbt_vars,
+    partial_parse_cache,
+)
 
 _settings = load_settings()
 _profile = ProfileConfig(
-    profile_name="culture_outcomes",
+    profile_name=DBT_PROFILE,
     target_name=_settings.warehouse.target,
     profiles_yml_filepath=DBT_PROJECT_DIR / "profiles.yml",
 )
@@ -79,7 +87,7 @@ def transform_marts():
             install_deps=False,
             # dbt's partial parse file is kept here between runs (Cosmos copies it into the temporary
             # project and back): each build re-parses only what changed, not all 240 nodes (~3 s).
-            cache_dir=_settings.paths.state / "dbt_partial_parse",
+            cache_dir=partial_parse_cache(_settings),
             emit_datasets=False,  # the marts Asset below is the one downstream DAGs watch
             pool=WAREHOUSE_POOL,
         )

@@ -181,7 +181,7 @@ def cmd_releases(args: argparse.Namespace) -> int:
 
 def cmd_setup(args: argparse.Namespace) -> int:
     """Airflow metadata, pool, dbt manifest: everything the DAGs need before a first run."""
-    from pipelines.transform import run_dbt
+    from pipelines.transform import parse_project
 
     settings = load_settings()
     if settings.warehouse.target == "postgres":
@@ -195,7 +195,7 @@ def cmd_setup(args: argparse.Namespace) -> int:
     # DuckDB it does not, so they are serialized in the same Airflow process as the migration.
     duckdb = settings.warehouse.target == "duckdb"
     with ThreadPoolExecutor(max_workers=1) as beside:
-        parsed = beside.submit(run_dbt, settings, "parse")
+        parsed = beside.submit(parse_project, settings)
         airflow_metadata(pool_slots=1 if duckdb else 8, reserialize=duckdb)
         parsed.result()
     if not duckdb:

@@ -337,9 +337,10 @@ def write_dbt_docs(settings: Settings, folder: Path, progress: Callable[[str], A
 
 def _generate_dbt_docs(settings: Settings, cache: Path) -> None:
     """``dbt docs generate`` into a temporary target, then into ``cache`` (the only one kept)."""
-    from pipelines.transform import run_dbt
+    from pipelines.transform import reuse_partial_parse, run_dbt
 
     with tempfile.TemporaryDirectory(prefix="dbt-docs-") as tmp:
+        reuse_partial_parse(settings, Path(tmp) / "target")  # the build's parse: not all of it again
         try:
             run_dbt(settings, "docs", "generate", "--log-path", str(Path(tmp) / "logs"),
                     target_path=Path(tmp) / "target")

@@ -40,9 +40,9 @@ def airflow_run(airflow_env, settings_env):
             raise AssertionError(f"airflow {' '.join(args)} failed:\n{(result.stdout + result.stderr)[-4000:]}")
         return result
 
-    from pipelines.transform import run_dbt
+    from pipelines.transform import parse_project
 
-    run_dbt(settings_env(), "parse")  # the manifest Cosmos renders the transform DAG from
+    parse_project(settings_env())  # the manifest Cosmos renders the transform DAG from, and dbt's parse
     # Airflow's part of `culture-outcomes setup`: migrate, the pool and the DAGs serialized, in one process.
     setup = subprocess.run([sys.executable, "-m", "dags._airflow_setup", "--pool-slots", "1", "--reserialize"],
                            env=env, cwd=PROJECT_ROOT, capture_output=True, text=True)

@@ -33,7 +33,7 @@ def postgres_settings(monkeypatch, settings_env):
 def test_transform_dag_builds_marts_and_benchmarks_on_postgres(tmp_path, publisher, postgres_settings):
     from pipelines.airflow_env import airflow_environment
     from pipelines.ingest import ingest_source
-    from pipelines.transform import run_dbt
+    from pipelines.transform import parse_project
     from pipelines.warehouse.connection import connect, ensure_postgres_database
 
     _, _, add = publisher
@@ -41,7 +41,7 @@ def test_transform_dag_builds_marts_and_benchmarks_on_postgres(tmp_path, publish
     settings = postgres_settings
     assert ensure_postgres_database(settings) is True
     ingest_source("sickness_absence", settings, progress=lambda _: None)
-    run_dbt(settings, "parse")
+    parse_project(settings)
 
     env = airflow_environment(tmp_path / "airflow_home", base=dict(os.environ))
     env["CULTURE_OUTCOMES_AIRFLOW_RETRIES"] = "0"

@@ -120,13 +120,13 @@ def test_setup_parses_dbt_beside_one_airflow_process_and_serializes_after_the_ma
     def parse(settings, *args, **kwargs):
         # Returns only once Airflow's set-up has begun: run one after the other, this would time out.
         assert migrating.wait(timeout=30), "dbt parse did not run beside Airflow's set-up"
-        events.append(("dbt", *args))
+        events.append(("dbt", "parse"))
 
     def airflow(command, **kwargs):
         migrating.set()
         events.append(tuple(command[1:]))
 
-    monkeypatch.setattr(transform, "run_dbt", parse)
+    monkeypatch.setattr(transform, "parse_project", parse)
     monkeypatch.setattr(cli, "_run_with_airflow", airflow)
     monkeypatch.setattr(connection, "ensure_postgres_database", lambda settings: False)
     assert cli.cmd_setup(argparse.Namespace()) == 0
