@@ -29,7 +29,7 @@ from pipelines.quarantine import quarantine
 from pipelines.sources.catalogue import SourceSpec, get_source
 
 if TYPE_CHECKING:
-    from pipelines.validation.suites import ValidationReport
+    from pipelines.validation.suites import ScreenedTogether, ValidationReport
     from pipelines.warehouse.connection import BatchConnection
 
 log = logging.getLogger(__name__)
@@ -50,17 +50,6 @@ class Outcome:
 
     def as_dict(self) -> dict[str, Any]:
         return {**self.__dict__, "warnings": list(self.warnings)}
-
-
-@dataclass(frozen=True)
-class Screened:
-    """What a batch's screen made of one extract and found (:class:`_ParsedAhead`), handed to the
-    extract's own validation so it is not made again: the table with the columns the suites check
-    (:func:`pipelines.validation.suites.prepare_frame`), and the positions of the row-wise checks
-    it passed with the extracts screened beside it."""
-
-    prepared: pd.DataFrame
-    passed: frozenset[int]
 
 
 def plan(
@@ -153,11 +142,11 @@ def check_extract(
     ledger: Ledger,
     settings: Settings,
     docs_dir: Path | None = None,
-    screened: Screened | None = None,
+    screened: ScreenedTogether | None = None,
 ) -> ValidationReport:
     """Run the source's suite over a parsed file with the parameters of its place in the history
     (the volumes before its vintage, the period its file name gives, ODS codes and successors);
-    ``screened``: what its batch's screen already made and found (:class:`_ParsedAhead`)."""
+    ``screened``: what its batch's screen already made and settled (:class:`_ParsedAhead`)."""
     from pipelines.validation.data_docs_templates import keep_compiled_templates
     from pipelines.validation.suites import validate
 
@@ -167,7 +156,7 @@ def check_extract(
         parsed.table, source_id=spec.id, layout=parsed.layout, file_name=file_name,
         parameters=validation_parameters(spec, parsed.layout, period, ledger, settings, parsed.vintage),
         docs_dir=docs_dir, successors=successor_map(settings),
-        passed_together=screened.passed if screened else (), prepared=screened.prepared if screened else None,
+        screened=screened,
     )
 
 
@@ -366,17 +355,17 @@ class _ParsedAhead:
     period, its uniqueness). The checks of each row on its own, most of a suite, do not depend on
     the other files, so the files parsed ahead (up to :data:`SCREEN_ROWS` rows) are grouped by
     layout and shape and each group is screened for them at once
-    (:func:`pipelines.validation.suites.row_checks_passed_together`). A check a group fails is run
-    again for each of its files, so the findings name each file's own rows. A file that cannot be
-    parsed is raised when its turn comes, as if parsed then.
+    (:func:`pipelines.validation.suites.screen_row_checks_together`): a check a group fails runs
+    once more over the group, and each file gets its own offending rows, so the findings name them.
+    A file that cannot be parsed is raised when its turn comes, as if parsed then.
     """
 
     def __init__(self, spec: SourceSpec, landed_files: list[dict[str, Any]], settings: Settings) -> None:
         self._spec, self._settings = spec, settings
         self._waiting = list(landed_files)
-        self._ready: dict[str, tuple[ParsedExtract | Exception, Screened | None]] = {}
+        self._ready: dict[str, tuple[ParsedExtract | Exception, ScreenedTogether | None]] = {}
 
-    def take(self, landed: LandedFile) -> tuple[ParsedExtract, Screened | None]:
+    def take(self, landed: LandedFile) -> tuple[ParsedExtract, ScreenedTogether | None]:
         """The file's parsed extract, and what its group's screen made and found (None when the
         file was not screened with others)."""
         if landed.sha256 not in self._ready:
@@ -389,7 +378,7 @@ class _ParsedAhead:
         return parsed, screened
 
     def _parse_ahead(self) -> None:
-        from pipelines.validation.suites import prepare_frame, row_checks_passed_together, same_shape
+        from pipelines.validation.suites import prepare_frame, same_shape, screen_row_checks_together
 
         parsed_ahead: list[tuple[str, ParsedExtract]] = []
         rows = 0
@@ -414,12 +403,12 @@ class _ParsedAhead:
         successors = successor_map(self._settings)
         for group in groups:
             if len(group) > 1:
-                prepared = [prepare_frame(parsed.table, successors) for _, parsed in group]
-                passed = row_checks_passed_together(
-                    prepared, source_id=self._spec.id, layout=group[0][1].layout,
+                screened = screen_row_checks_together(
+                    [prepare_frame(parsed.table, successors) for _, parsed in group],
+                    source_id=self._spec.id, layout=group[0][1].layout,
                     parameters=known_codes_parameter(self._spec, self._settings))
-                self._ready.update({sha256: (parsed, Screened(frame, passed))
-                                    for (sha256, parsed), frame in zip(group, prepared, strict=True)})
+                self._ready.update({sha256: (parsed, own)
+                                    for (sha256, parsed), own in zip(group, screened, strict=True)})
 
 
 def newest_in_batch(source_id: str, landed_files: list[dict[str, Any]], ledger: Ledger) -> int | None:

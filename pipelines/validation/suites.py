@@ -16,12 +16,13 @@ from __future__ import annotations
 import json
 import logging
 import os
-from collections.abc import Collection, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from pipelines.config import PROJECT_ROOT
@@ -153,6 +154,17 @@ def prepare_frame(table: pd.DataFrame, successors: dict[str, str] | None = None)
     return frame
 
 
+@dataclass(frozen=True)
+class ScreenedTogether:
+    """What the screen of a batch's extracts stacked (:func:`screen_row_checks_together`) settled for
+    one of them: the table as :func:`prepare_frame` made it, and for each row-wise check settled (its
+    position in the suite) None where the table passed it, else the check's result on the table's
+    own rows (its offending rows, counted and indexed as the table's)."""
+
+    prepared: pd.DataFrame
+    settled: dict[int, dict[str, Any] | None]
+
+
 def validate(
     table: pd.DataFrame,
     *,
@@ -162,43 +174,38 @@ def validate(
     parameters: dict[str, Any],
     docs_dir: Path | None = None,
     successors: dict[str, str] | None = None,
-    passed_together: Collection[int] = (),
-    prepared: pd.DataFrame | None = None,
+    screened: ScreenedTogether | None = None,
 ) -> ValidationReport:
     """Validate one parsed extract; with ``docs_dir`` also write GX Data Docs (HTML) there.
 
-    ``passed_together`` are positions in the suite of row-wise checks this very table already
-    passed, screened with the other extracts of its batch (:func:`row_checks_passed_together`):
-    they are not run again, and the report counts them as evaluated. With ``docs_dir`` every check
-    runs, because the Data Docs show each one. ``prepared`` is the table as
-    ``prepare_frame(table, successors)`` already made it for that screen, so it is not made twice.
+    ``screened`` is what the screen of its batch settled for this very table: those checks are not
+    run again (the report counts them as evaluated, and a failed one's findings come from the
+    screen's result on this table's rows), and its prepared table is not made again. With
+    ``docs_dir`` every check runs, because the Data Docs show each one.
     """
     suite_doc = load_suite(source_id, layout)
     active, skipped = [], []
-    done = set(passed_together) if docs_dir is None else set()
+    settled = screened.settled if screened is not None and docs_dir is None else {}
     for position, expectation in enumerate(suite_doc["expectations"]):
         missing = [p for p in expectation["meta"].get("requires", []) if parameters.get(p) is None]
         if missing:
             skipped.append(f"{expectation['meta']['category']} ({expectation['type']}: needs {', '.join(missing)})")
         else:
             active.append((position, expectation))
-    run = [expectation for position, expectation in active if position not in done]
-    frame = (prepare_frame(table, successors) if prepared is None else prepared).reset_index(drop=True)
+    run = [(position, expectation) for position, expectation in active if position not in settled]
+    frame = (prepare_frame(table, successors) if screened is None else screened.prepared).reset_index(drop=True)
     with _configurations_built_once():
-        result = _run_gx(frame, suite_doc["name"], run, parameters, docs_dir)
-    findings = [
-        _finding(res, frame, file_name)
-        for res in result["results"]
-        if not res["success"]
-    ]
+        result = _run_gx(frame, suite_doc["name"], [expectation for _, expectation in run], parameters, docs_dir)
+    failed = [(run[res["index"]][0], res) for res in result["results"] if not res["success"]]
+    failed += [(position, res) for position, res in settled.items() if res is not None]
     docs_index = str(docs_dir / "index.html") if docs_dir and (docs_dir / "index.html").exists() else None
     return ValidationReport(
         source_id=source_id,
         layout=layout,
         file_name=file_name,
-        findings=findings,
+        findings=[_finding(res, frame, file_name) for _, res in sorted(failed, key=lambda item: item[0])],
         skipped=skipped,
-        evaluated=len(active),  # those that passed together included
+        evaluated=len(active),  # those settled by the batch's screen included
         docs_index=docs_index,
         raw_result=result,
     )
@@ -232,25 +239,28 @@ def same_shape(tables: list[pd.DataFrame]) -> bool:
     return all(table.dtypes.equals(tables[0].dtypes) for table in tables[1:])
 
 
-def row_checks_passed_together(
+def screen_row_checks_together(
     prepared: list[pd.DataFrame],
     *,
     source_id: str,
     layout: str,
     parameters: dict[str, Any],
-) -> frozenset[int]:
-    """The row-wise checks of the layout's suite (positions in it) that every one of the
-    ``prepared`` tables passes, screened in one GX run over them stacked (extracts of one batch,
-    one layout and :func:`same_shape`, each as :func:`prepare_frame` made it: a table's own newest
-    period is marked before stacking).
+) -> list[ScreenedTogether]:
+    """The row-wise checks of the layout's suite settled for each of the ``prepared`` tables by GX
+    runs over them stacked (extracts of one batch, one layout and :func:`same_shape`, each as
+    :func:`prepare_frame` made it: a table's own newest period is marked before stacking).
 
-    Each extract of a routine backfill then runs only the checks of the extract as a whole and any
-    row-wise check that failed the screen (``validate(..., passed_together=...)``), so that check's
-    findings name the extract's own rows. GX's cost is mostly per check and run, not per row, so
-    this is most of the cost of hundreds of small extracts.
+    A pass/fail screen of the stack settles every check all the tables pass. A check the stack fails
+    runs once more over it with its offending rows collected, and each table gets the rows that are
+    its own: a row-wise check fails a table exactly at its own offending rows, whatever is stacked
+    with it. (A check that raised, or that failed other than by rows, such as a missing column, is
+    left unsettled: each table runs it on its own.) Each extract of a backfill then runs only the checks
+    of the extract as a whole. GX's cost is mostly per check and run, not per row, so this is most of
+    the cost of hundreds of small extracts, and of an FFT history where every month names
+    independent providers ODS's trust list does not know (a warning on every file).
     """
     if not prepared or not same_shape(prepared):
-        raise ValueError("row_checks_passed_together: the tables must be one or more of the same columns and dtypes")
+        raise ValueError("screen_row_checks_together: the tables must be one or more of the same columns and dtypes")
     suite_doc = load_suite(source_id, layout)
     values = {k: v for k, v in parameters.items() if k in BATCH_PARAMETERS and v is not None}
     checks = {position: expectation for position, expectation in enumerate(suite_doc["expectations"])
@@ -258,8 +268,22 @@ def row_checks_passed_together(
     stacked = pd.concat(prepared, ignore_index=True)
     positions = list(checks)
     with _configurations_built_once():
-        failed = _failed_in_screen(stacked, suite_doc["name"], list(checks.values()), values)
-    return frozenset(positions) - {positions[index] for index in failed}
+        failed = [positions[index] for index in _failed_in_screen(stacked, suite_doc["name"], list(checks.values()), values)]
+        rerun = _full_results(stacked, suite_doc["name"], [checks[p] for p in failed], values, None)["results"] if failed else []
+    settled: list[dict[int, dict[str, Any] | None]] = [
+        dict.fromkeys(sorted(set(positions) - set(failed))) for _ in prepared]
+    starts = np.cumsum([0] + [len(table) for table in prepared])
+    for res in rerun:
+        indices = res["unexpected_index_list"]
+        if (res["exception"] or not indices or (res.get("result") or {}).get("unexpected_count") != len(indices)
+                or not all(isinstance(index, (int, np.integer)) for index in indices)):
+            continue  # not attributable to rows (a missing column, a column's type): each table runs it
+        owner = np.searchsorted(starts, indices, side="right") - 1
+        for number, own in enumerate(settled):
+            rows = [int(index) - int(starts[number]) for index, table in zip(indices, owner, strict=True) if table == number]
+            own[failed[res["index"]]] = {**res, "success": False, "unexpected_index_list": rows,
+                                         "result": {"unexpected_count": len(rows)}} if rows else None
+    return [ScreenedTogether(table, own) for table, own in zip(prepared, settled, strict=True)]
 
 
 def warm_up() -> None:
@@ -319,25 +343,47 @@ def _run_gx(
     Most extracts pass every check, so a pass/fail screen (GX's BOOLEAN_ONLY result format, a
     third of the cost) runs first; only the checks that failed it run again in full, to collect the
     offending rows and observed values the findings quote. With ``docs_dir`` the whole suite runs in
-    full, because the Data Docs show every check.
+    full, because the Data Docs show every check. Each result's ``index`` is its check's place in
+    ``expectations``.
     """
     values = {k: v for k, v in parameters.items() if v is not None}
-    if docs_dir is None:
-        failed = [expectations[index] for index in _failed_in_screen(frame, suite_name, expectations, values)]
-        if not failed:
-            return {"success": True, "results": []}
-        checkpoint = _gx_suite(suite_name, failed).checkpoint
-    else:
-        checkpoint = _gx_suite(suite_name, expectations, docs_dir).checkpoint
+    if docs_dir is not None:
+        return _full_results(frame, suite_name, expectations, values, docs_dir)
+    failed = _failed_in_screen(frame, suite_name, expectations, values)
+    if not failed:
+        return {"success": True, "results": []}
+    document = _full_results(frame, suite_name, [expectations[index] for index in failed], values, None)
+    for res in document["results"]:
+        res["index"] = failed[res["index"]]
+    return document
+
+
+def _full_results(
+    frame: pd.DataFrame, suite_name: str, expectations: list[dict[str, Any]], values: dict[str, Any],
+    docs_dir: Path | None,
+) -> dict[str, Any]:
+    """``expectations`` run over ``frame`` with their offending rows and observed values collected
+    (and Data Docs written to ``docs_dir``); each result's ``index`` is its place in the list."""
+    checkpoint = _gx_suite(suite_name, expectations, docs_dir).checkpoint
     run = checkpoint.run(batch_parameters={"dataframe": frame}, expectation_parameters=values)
     validation = next(iter(run.run_results.values()))
     document = validation.to_json_dict()
     # Keep the configs as the suite file wrote them (meta included) for the findings.
     for res, original in zip(document["results"], validation.results, strict=True):
-        res["meta"] = {k: v for k, v in (original.expectation_config.meta or {}).items() if k != _POSITION}
+        meta = original.expectation_config.meta or {}
+        res["index"] = int(meta[_POSITION])
+        res["meta"] = {k: v for k, v in meta.items() if k != _POSITION}
         res["unexpected_index_list"] = original.result.get("unexpected_index_list") or []
-        res["exception"] = (original.exception_info or {}).get("exception_message")
+        res["exception"] = _exception_message(original.exception_info)
     return document
+
+
+def _exception_message(info: dict[str, Any] | None) -> str | None:
+    """Why GX could not run a check, if it could not: ``exception_info`` is one record, or (when a
+    metric failed) one record per metric the check needed."""
+    records = [info] if info and "raised_exception" in info else list((info or {}).values())
+    return next((record.get("exception_message") or "an error" for record in records
+                 if isinstance(record, dict) and record.get("raised_exception")), None)
 
 
 def _failed_in_screen(
@@ -460,12 +506,15 @@ def _finding(res: dict[str, Any], frame: pd.DataFrame, file_name: str) -> Findin
             examples.append(example)
         if len(examples) == _EXAMPLES:
             break
-    text = _describe(config["type"], kwargs, result, res.get("exception"), meta.get("scope"))
+    if checked and checked not in frame.columns:  # GX says only that the check could not run
+        text = f"required column {checked!r} is missing"
+    else:
+        text = _describe(config["type"], kwargs, result, res.get("exception"), meta.get("scope"))
     if positions and "source_row" in frame.columns:
         rows = frame["source_row"].iloc[positions].nunique()
         if rows < len(positions):
             text += f" ({rows} rows)"
-    where = f" in column {column!r}" if column else ""
+    where = f" in column {column!r}" if column and f"column {column!r}" not in text else ""
     return Finding(
         expectation=config["type"],
         category=meta.get("category", "other"),

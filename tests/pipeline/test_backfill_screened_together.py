@@ -34,17 +34,17 @@ def site(tmp_path, monkeypatch):
 
 @pytest.fixture
 def screened(monkeypatch):
-    """Each validation of a file without Data Docs: file name -> the row-wise checks it had already
-    passed with its batch (a validation that writes Data Docs runs every check, for the report)."""
+    """Each validation of a file without Data Docs: file name -> the row-wise checks its batch's screen
+    settled for it (a validation that writes Data Docs runs every check, for the report)."""
     import pipelines.ingest as ingest
 
-    seen: dict[str, frozenset[int]] = {}
+    seen: dict[str, dict[int, object]] = {}
     real = ingest.check_extract
 
     def recorded(spec, parsed, file_name, period, ledger, settings, docs_dir=None, screened=None):
         if docs_dir is None:
             assert file_name not in seen, f"{file_name} validated twice"
-            seen[file_name] = screened.passed if screened else frozenset()
+            seen[file_name] = screened.settled if screened else {}
         return real(spec, parsed, file_name, period, ledger, settings, docs_dir=docs_dir, screened=screened)
 
     monkeypatch.setattr(ingest, "check_extract", recorded)
@@ -77,16 +77,17 @@ def test_a_bad_row_quarantines_its_month_alone_and_the_rest_of_the_backfill_load
     assert "1 values not between 0.0 and 100.0 (rows where unit is percent) in column 'value'" in message
     assert "e.g. row=4, org_code=" in message  # the file's own line: the header is line 1
 
-    # Screened together: every file, the bad month included, skipped the row-wise checks its batch
-    # passed and ran again only the ones the bad month failed, so that month's finding above names
-    # its own row.
+    # Screened together: every file, the bad month included, had every row-wise check settled by its
+    # batch's screen; the two checks the bad month failed were shared out by row, so that month's
+    # finding above names its own row and no file ran a row-wise check again.
     suite = load_suite(SOURCE, "org_monthly")["expectations"]
     row_wise = {position for position, expectation in enumerate(suite)  # ODS is not loaded: no known codes
                 if is_row_wise(expectation) and not expectation["meta"].get("requires")}
     assert len(screened) == 11 and site in screened  # the newest month was validated with its Data Docs
-    rerun = {suite[position]["kwargs"]["column"] for position in row_wise - set.union(*map(set, screened.values()))}
-    assert rerun == {"value_if_percent", "rate_discrepancy"}
-    assert all(len(passed) == len(row_wise) - 2 for passed in screened.values())
+    assert all(set(settled) == row_wise for settled in screened.values())
+    failed = {suite[position]["kwargs"]["column"] for position, result in screened[site].items() if result}
+    assert failed == {"value_if_percent", "rate_discrepancy"}
+    assert not any(result for name, settled in screened.items() if name != site for result in settled.values())
     # Each file's table is prepared for the checks once, for the screen, and its own validation
     # reuses it; only the bad month's report with its Data Docs, made afresh, prepares it again.
     assert len(prepared) == 12 + 1

@@ -1,5 +1,5 @@
 """A batch's extracts screened together for the checks of each row give every extract exactly the
-findings it gets validated on its own (pipelines.validation.suites.row_checks_passed_together).
+findings it gets validated on its own (pipelines.validation.suites.screen_row_checks_together).
 
 The extracts are a year of synthetic Friends and Family Test A&E workbooks; one of four is spoilt
 in each way an analyst meets, and each extract's report, with and without the screen, is compared.
@@ -17,8 +17,8 @@ from pipelines.validation.suites import (
     is_row_wise,
     load_suite,
     prepare_frame,
-    row_checks_passed_together,
     same_shape,
+    screen_row_checks_together,
     validate,
 )
 
@@ -101,47 +101,67 @@ def test_screened_together_each_extract_gets_the_findings_it_gets_alone(tables, 
     if not same_shape(frames):
         pytest.fail(f"spoiling with {spoil} changed the table's dtypes; the test would not screen it")
 
-    prepared = [prepare_frame(frame) for frame in frames]
-    passed = row_checks_passed_together(prepared, source_id=SOURCE, layout=LAYOUT, parameters=_parameters(frames, 0))
+    together = screen_row_checks_together([prepare_frame(frame) for frame in frames], source_id=SOURCE,
+                                          layout=LAYOUT, parameters=_parameters(frames, 0))
 
     for index, (name, frame) in enumerate(zip(names, frames, strict=True)):
         alone = validate(frame, source_id=SOURCE, layout=LAYOUT, file_name=name,
                          parameters=_parameters(frames, index))
         screened = validate(frame, source_id=SOURCE, layout=LAYOUT, file_name=name,
-                            parameters=_parameters(frames, index), passed_together=passed, prepared=prepared[index])
+                            parameters=_parameters(frames, index), screened=together[index])
         assert [f.as_dict() for f in screened.findings] == [f.as_dict() for f in alone.findings], (spoil, name)
         assert (screened.evaluated, screened.skipped) == (alone.evaluated, alone.skipped)
         assert bool(alone.findings) == (spoil != "nothing" and index == 1), alone.summary()
 
 
-def test_a_batch_that_passes_skips_every_row_check_and_one_that_fails_reruns_only_the_check_it_failed(tables):
+def test_a_batch_that_passes_settles_every_row_check_and_a_failed_check_gives_each_extract_its_own_rows(tables):
     frames = [table for _, table in tables]
     suite = load_suite(SOURCE, LAYOUT)["expectations"]
     row_wise = {position for position, expectation in enumerate(suite) if is_row_wise(expectation)}
     parameters = _parameters(frames, 0)
     assert len(row_wise) > len(suite) / 2  # most of a suite: what the screen saves
 
-    assert row_checks_passed_together([prepare_frame(f) for f in frames], source_id=SOURCE, layout=LAYOUT,
-                                      parameters=parameters) == row_wise
+    together = screen_row_checks_together([prepare_frame(f) for f in frames], source_id=SOURCE, layout=LAYOUT,
+                                          parameters=parameters)
+    assert all(own.settled == dict.fromkeys(sorted(row_wise)) for own in together)
 
     frames[2] = SPOILS["an unknown suppression token"](frames[2])
-    passed = row_checks_passed_together([prepare_frame(f) for f in frames], source_id=SOURCE, layout=LAYOUT,
-                                        parameters=parameters)
-    failed = [(suite[position]["type"], suite[position]["kwargs"]["column"]) for position in row_wise - passed]
-    assert failed == [("expect_column_values_to_be_in_set", "suppression_token")]
+    together = screen_row_checks_together([prepare_frame(f) for f in frames], source_id=SOURCE, layout=LAYOUT,
+                                          parameters=parameters)
+    assert all(set(own.settled) == row_wise for own in together)  # the failed check too: no table reruns it
+    failed = {position for position, result in together[2].settled.items() if result is not None}
+    assert [(suite[p]["type"], suite[p]["kwargs"]["column"]) for p in failed] == [
+        ("expect_column_values_to_be_in_set", "suppression_token")]
+    assert together[2].settled[failed.pop()]["unexpected_index_list"] == [_first(frames[2])]  # its own numbering
+    assert not any(result for number in (0, 1, 3) for result in together[number].settled.values())
 
 
 def test_rows_repeated_across_extracts_are_not_duplicates_within_either(tables):
     """Why uniqueness is checked per extract: two releases may state the same rows (a restatement)."""
     name, table = tables[0]
     parameters = {"release_period_start": table["period_start"].max()}
-    passed = row_checks_passed_together([prepare_frame(table)] * 2, source_id=SOURCE, layout=LAYOUT,
-                                        parameters=parameters)
+    together = screen_row_checks_together([prepare_frame(table)] * 2, source_id=SOURCE, layout=LAYOUT,
+                                          parameters=parameters)
     assert validate(table, source_id=SOURCE, layout=LAYOUT, file_name=name, parameters=parameters,
-                    passed_together=passed).passed
+                    screened=together[0]).passed
     stacked = pd.concat([table, table], ignore_index=True)
     as_one = validate(stacked, source_id=SOURCE, layout=LAYOUT, file_name=name, parameters=parameters)
     assert [f.expectation for f in as_one.errors] == ["expect_compound_columns_to_be_unique"]
+
+
+def test_a_check_failed_other_than_by_rows_is_left_to_each_extract(tables):
+    """A column missing from every extract of the batch fails the stack with no offending rows to
+    share out: each extract runs that check itself and gets the finding it gets alone."""
+    names = [name for name, _ in tables]
+    frames = [table.drop(columns="suppression_token") for _, table in tables]
+    together = screen_row_checks_together([prepare_frame(f) for f in frames], source_id=SOURCE, layout=LAYOUT,
+                                          parameters=_parameters(frames, 0))
+    for index, (name, frame) in enumerate(zip(names, frames, strict=True)):
+        alone = validate(frame, source_id=SOURCE, layout=LAYOUT, file_name=name, parameters=_parameters(frames, index))
+        screened = validate(frame, source_id=SOURCE, layout=LAYOUT, file_name=name,
+                            parameters=_parameters(frames, index), screened=together[index])
+        assert [f.as_dict() for f in screened.findings] == [f.as_dict() for f in alone.findings]
+        assert "required column 'suppression_token' is missing" in screened.summary()
 
 
 def test_extracts_of_another_shape_are_not_screened_together(tables):
@@ -149,7 +169,7 @@ def test_extracts_of_another_shape_are_not_screened_together(tables):
     prepared[1] = prepared[1].astype({"value": object})
     assert not same_shape(prepared)
     with pytest.raises(ValueError, match="same columns and dtypes"):
-        row_checks_passed_together(prepared, source_id=SOURCE, layout=LAYOUT, parameters={})
+        screen_row_checks_together(prepared, source_id=SOURCE, layout=LAYOUT, parameters={})
 
 
 def test_only_checks_of_each_row_on_its_own_are_screened_together():
