@@ -47,6 +47,9 @@ class Warehouse:
     def __init__(self, settings: Settings, read_only: bool = False, raw_of: str | None = None) -> None:
         self.target = settings.warehouse.target
         self._depth = 0  # open transaction() blocks (PostgreSQL commits eagerly outside them)
+        #: Columns each raw table was seen to have through this connection (committed), so that the
+        #: next extract of a batch loads without asking again (tables only ever gain columns).
+        self.raw_columns: dict[str, set[str]] = {}
         self._writer_lock: WriterLock | None = None
         if self.target == "duckdb":
             import duckdb

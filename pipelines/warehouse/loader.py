@@ -77,18 +77,21 @@ def load_extract(
     """Replace this extract's rows in ``raw.<source_id>``; returns the number of rows loaded."""
     frame = prepare(table, sha256=sha256, vintage=vintage, layout=layout, file_name=file_name)
     types = {column: _sql_type(table[column].dtype) for column in table.columns} | LINEAGE_COLUMNS
+    known = warehouse.raw_columns.get(source_id, set())
     with warehouse.transaction():
-        create_raw_table(warehouse, source_id, types)
-        # A layout may bring a column the table lacks. Asking once which it has costs less than one
-        # statement per column for each of a backfill's hundreds of extracts (5% of its time).
-        present = set(warehouse.query(
-            "select column_name from information_schema.columns where table_schema = ? and table_name = ?",
-            [RAW_SCHEMA, source_id])["column_name"])
-        for name, kind in types.items():
-            if name not in present:
-                warehouse.execute(f'alter table {RAW_SCHEMA}."{source_id}" add column "{name}" {kind}')
+        if not types.keys() <= known:  # the batch's first extract, or a layout with a new column
+            create_raw_table(warehouse, source_id, types)
+            # Asking once which columns the table has costs less than a statement per column.
+            present = set(warehouse.query(
+                "select column_name from information_schema.columns where table_schema = ? and table_name = ?",
+                [RAW_SCHEMA, source_id])["column_name"])
+            for name, kind in types.items():
+                if name not in present:
+                    warehouse.execute(f'alter table {RAW_SCHEMA}."{source_id}" add column "{name}" {kind}')
+            known = present | types.keys()
         warehouse.execute(f'delete from {RAW_SCHEMA}."{source_id}" where extract_sha256 = ?', [sha256])
         warehouse.insert(RAW_SCHEMA, source_id, frame)
+    warehouse.raw_columns[source_id] = known  # committed
     return len(frame)
 
 

@@ -39,6 +39,23 @@ def test_an_extract_loaded_again_replaces_its_rows_a_new_column_is_added_and_dat
     assert rows["day"].iloc[0] == "2025-10-01" and pd.isna(rows["day"].iloc[1])
 
 
+@pytest.mark.parametrize("target", TARGETS)
+def test_a_column_added_by_a_load_that_failed_is_added_again_by_the_next(tmp_path, target):
+    """A batch's connection remembers each raw table's columns so its next extracts load without
+    asking; a load that fails takes back the column it added, and must not be remembered as adding it."""
+    first = pd.DataFrame({"org_code": ["RC9"], "value": [91.5]})
+    with empty_warehouse(target, tmp_path) as settings, connect(settings, raw_of="fft") as warehouse:
+        _load(warehouse, first, "a" * 64)
+        with pytest.raises(Exception):  # noqa: B017,PT011 - DuckDB and PostgreSQL raise their own errors
+            _load(warehouse, first.assign(breakdown=["all"], value=["not a number"]), "b" * 64)
+        _load(warehouse, first.assign(breakdown=["all"]), "c" * 64)
+
+        rows = warehouse.query('select extract_sha256, breakdown from raw."fft" order by 1')
+
+    assert rows["extract_sha256"].str[0].tolist() == ["a", "c"]
+    assert rows["breakdown"].tolist()[1] == "all"
+
+
 def test_raw_tables_an_earlier_version_kept_in_the_warehouse_file_move_to_their_sources_files(tmp_path):
     from pipelines.warehouse.loader import ensure_raw_tables
 
