@@ -71,6 +71,12 @@ def warm_seconds(measurement: dict[str, Any]) -> float | None:
     return round(statistics.median(runs), 1) if runs else None
 
 
+def _runs(measurement: dict[str, Any] | None, settings: dict[str, Any], setting: str) -> object:
+    """How many runs a measurement's median is over: its own count (a ``--merge`` run keeps
+    measurements another command made), else the command's setting."""
+    return measurement["runs"] if measurement else settings.get(setting, "?")
+
+
 def render_readme(results: dict[str, Any]) -> str:
     machine = results["machine"]
     targets = results["targets"]
@@ -236,8 +242,8 @@ the test suite and no test asserts on time. `--quick` is a smoke run (scale 1, 1
   `marts.mart_culture_outcomes_dashboard` into a throw-away database (dropped afterwards), without and with
   indexes. Queries: one trust's benchmarks for a metric over time; one metric across the network for a
   period; the dashboard mart for a trust.
-- Runs: {settings.get('full_runs', '?')} full, {settings.get('incremental_runs', '?')} incremental,
-  {settings.get('floor_runs', '?')} floor, {settings.get('parse_runs', '?')} DAG-parse, one per scale factor
+- Runs: {_runs(full, settings, 'full_runs')} full, {_runs(inc, settings, 'incremental_runs')} incremental,
+  {_runs(floor_m, settings, 'floor_runs')} floor, {_runs(parse, settings, 'parse_runs')} DAG-parse, one per scale factor
   (scale series on {settings.get('scale_years', '?')} year(s) of history rather than
   {settings.get('years', '?')}, to fit the time available). Medians are over those runs.
 

@@ -27,3 +27,20 @@ def test_results_written_outside_the_repository_are_reported_by_their_path(tmp_p
     run.write_outputs({"measurements": []}, quick=False)
     assert target.read_text().startswith("{")
     assert f"wrote {target}" in capsys.readouterr().out
+
+
+def test_the_run_counts_are_those_each_median_is_over_after_a_merge():
+    """A ``--merge`` run repeats some measurements and keeps the others: the counts are each
+    measurement's own, not the last command's settings (which said 1 incremental run of 3)."""
+    import json
+    from pathlib import Path
+
+    from benchmarks.report import render_readme
+
+    results = json.loads((Path(__file__).resolve().parents[2] / "benchmarks" / "results.json").read_text())
+    results["settings"] = {**results["settings"], "incremental_runs": 1, "full_runs": 1}
+    results["measurements"] = [
+        {**m, "runs": 3} if m["name"].startswith(("full_refresh_", "incremental_refresh_")) else m
+        for m in results["measurements"]]
+
+    assert "- Runs: 3 full, 3 incremental," in render_readme(results)
