@@ -125,6 +125,11 @@ def load_suite(source_id: str, layout: str) -> dict[str, Any]:
     return json.loads(path.read_text(encoding="utf-8"))
 
 
+#: The columns :func:`prepare_frame` adds for the suites to check, each made from the file's own.
+DERIVED_COLUMNS = frozenset({*VALUE_BY_UNIT, "rate_discrepancy", "in_newest_period", "suppressed_with_value",
+                             "resolved_org_code"})
+
+
 def prepare_frame(table: pd.DataFrame, successors: dict[str, str] | None = None) -> pd.DataFrame:
     """Add the derived columns the suites check (rate consistency, suppression, resolved codes)."""
     frame = table.copy()
@@ -278,9 +283,10 @@ def screen_row_checks_together(
         if (res["exception"] or not indices or (res.get("result") or {}).get("unexpected_count") != len(indices)
                 or not all(isinstance(index, (int, np.integer)) for index in indices)):
             continue  # not attributable to rows (a missing column, a column's type): each table runs it
-        owner = np.searchsorted(starts, indices, side="right") - 1
+        stacked_rows = np.asarray(indices, dtype=np.int64)
+        owner = np.searchsorted(starts, stacked_rows, side="right") - 1  # the table each row is from
         for number, own in enumerate(settled):
-            rows = [int(index) - int(starts[number]) for index, table in zip(indices, owner, strict=True) if table == number]
+            rows = (stacked_rows[owner == number] - starts[number]).tolist()
             own[failed[res["index"]]] = {**res, "success": False, "unexpected_index_list": rows,
                                          "result": {"unexpected_count": len(rows)}} if rows else None
     return [ScreenedTogether(table, own) for table, own in zip(prepared, settled, strict=True)]
@@ -507,7 +513,9 @@ def _finding(res: dict[str, Any], frame: pd.DataFrame, file_name: str) -> Findin
         if len(examples) == _EXAMPLES:
             break
     if checked and checked not in frame.columns:  # GX says only that the check could not run
-        text = f"required column {checked!r} is missing"
+        text = (f"column {checked!r} could not be made, as a column it is made from is missing"
+                if checked in DERIVED_COLUMNS else f"required column {checked!r} is missing")
+        column = checked
     else:
         text = _describe(config["type"], kwargs, result, res.get("exception"), meta.get("scope"))
     if positions and "source_row" in frame.columns:

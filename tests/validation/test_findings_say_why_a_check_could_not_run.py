@@ -23,6 +23,15 @@ def test_a_column_the_file_lacks_is_named_as_missing(inpatient):
                             for message in messages), messages
 
 
+def test_a_check_of_a_column_made_from_a_missing_one_says_so(inpatient):
+    report = _validate(inpatient.table.drop(columns="unit"))
+
+    messages = {finding.message for finding in report.errors}
+    assert "inpatient.xlsm: required column 'unit' is missing" in messages
+    assert ("inpatient.xlsm: column 'value_if_percent' could not be made, as a column it is made from is "
+            "missing") in messages, messages
+
+
 def test_a_check_that_raised_gives_gxs_reason():
     frame = pd.DataFrame({"source_row": [2, 3], "value": ["twelve", "7"]})  # text where a number belongs
     check = {"type": "expect_column_values_to_be_between", "kwargs": {"column": "value", "min_value": 0,
