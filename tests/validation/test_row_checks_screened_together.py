@@ -190,3 +190,21 @@ def test_only_checks_of_each_row_on_its_own_are_screened_together():
     mostly = {"type": "expect_column_values_to_not_be_null", "kwargs": {"column": "value", "mostly": 0.9},
               "meta": {}}
     assert not is_row_wise(mostly)
+
+
+def test_a_check_the_extract_skips_is_not_reported_from_the_screen(tables):
+    """The batch was screened against ODS's codes, but this extract's validation has none (ODS not
+    loaded): the unknown code is listed as not checked, as it is alone, not reported from the screen."""
+    names = [name for name, _ in tables]
+    frames = [table for _, table in tables]
+    frames[1] = SPOILS["an organisation ODS does not know"](frames[1])
+    together = screen_row_checks_together([prepare_frame(f) for f in frames], source_id=SOURCE, layout=LAYOUT,
+                                          parameters=_parameters(frames, 0))
+    assert any(together[1].settled.values())  # the screen found the unknown code
+    without_codes = {"release_period_start": frames[1]["period_start"].max()}
+
+    alone = validate(frames[1], source_id=SOURCE, layout=LAYOUT, file_name=names[1], parameters=without_codes)
+    screened = validate(frames[1], source_id=SOURCE, layout=LAYOUT, file_name=names[1], parameters=without_codes,
+                        screened=together[1])
+    assert screened.findings == alone.findings == []
+    assert screened.skipped == alone.skipped and any("known_org_codes" in s for s in screened.skipped)
