@@ -42,3 +42,9 @@ def test_a_check_that_raised_gives_gxs_reason():
     message = suites._finding(result, frame, "file.csv").message
     assert message.startswith("file.csv: check expect_column_values_to_be_between could not run (")
     assert "must either be None or of the same type" in message, message  # GX's own reason
+
+
+def test_the_derived_columns_named_are_those_prepare_frame_adds(inpatient):
+    """The message for a derived column relies on this list; it must follow ``prepare_frame``."""
+    table = inpatient.table
+    assert set(suites.prepare_frame(table).columns) - set(table.columns) == suites.DERIVED_COLUMNS
