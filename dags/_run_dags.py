@@ -12,6 +12,10 @@ recorded in the metadata database. Ingest DAGs run side by side, one per core, a
 a worker per core would run them, those of reference data (ODS) first, since the others validate
 against them; transform and publish run alone once the ingests have finished.
 
+On a new installation, ``--setup`` runs ``culture-outcomes setup`` (Airflow's metadata, the writer pool,
+dbt's parse) beside the runner's own start, and the runner waits for it only where it first needs
+the metadata database (:class:`SetupBeside`).
+
 An ingest DAG that fails (a quarantined file) does not stop the others, as a scheduler would run
 them; any other DAG that fails stops the run. The exit status is 1 when any DAG failed.
 This file is in ``.airflowignore``: it defines no DAG.
@@ -24,6 +28,7 @@ import gc
 import json
 import os
 import select
+import subprocess
 import sys
 import time
 from collections.abc import Callable
@@ -32,10 +37,38 @@ from typing import Any
 
 #: How the runner reports its start (Airflow, the task libraries, the execution API, the DAG files).
 STARTED = "Airflow started in"
+#: How the runner reports that ``culture-outcomes setup`` (``--setup``) has ended.
+SET_UP = "culture-outcomes setup done in"
+
+
+class SetupBeside:
+    """``culture-outcomes setup`` in a process of its own, started before the runner imports Airflow.
+
+    A new installation needs Airflow's metadata database migrated, the writer pool and dbt's parse
+    (4-6 s), and the runner needs about as long to start (imports, the execution API) before it first
+    uses that database, at its migration check. Neither needs the other before then, and each is
+    mostly one core's work, so the set-up runs beside the start and the runner waits for it there.
+    """
+
+    def __init__(self, arguments: list[str]) -> None:
+        self.began = time.perf_counter()
+        self.process = subprocess.Popen([sys.executable, "-m", "pipelines.cli", "setup", *arguments])
+
+    def wait(self, progress: Callable[[str], object]) -> bool:
+        """Whether the set-up succeeded, once it has ended; says how long it took and was waited for."""
+        waiting = time.perf_counter()
+        code = self.process.wait()
+        ended = time.perf_counter()
+        if code != 0:
+            progress(f"culture-outcomes setup failed (exit {code}; its messages are above), so no DAG was run")
+            return False
+        progress(f"{SET_UP} {ended - self.began:.1f} s, beside Airflow's start (waited {ended - waiting:.1f} s for it)")
+        return True
 
 
 def run_dags(dag_ids: list[str], progress: Callable[[str], object] = print,
-             parallel: int | None = None, sample_memory: bool = True) -> dict[str, dict[str, float | str]]:
+             parallel: int | None = None, sample_memory: bool = True,
+             setup: list[str] | None = None) -> dict[str, dict[str, float | str]]:
     """Test each DAG; returns each one's state, start (epoch seconds), wall seconds and, with
     ``sample_memory``, peak memory.
 
@@ -49,13 +82,20 @@ def run_dags(dag_ids: list[str], progress: Callable[[str], object] = print,
     Without ``sample_memory`` nothing samples memory here: a caller that samples the same process
     tree itself (the benchmark harness) would otherwise pay for a second sampler (each sample walks
     every mapping of every process) and can credit its samples to each DAG by its start and seconds.
+    With ``setup`` (the arguments of ``culture-outcomes setup``) the installation is set up beside
+    the start (:class:`SetupBeside`); no DAG runs when that fails.
     """
     began = time.perf_counter()
+    setting_up = SetupBeside(setup) if setup is not None else None
     dag_ids = reference_ingests_first(dag_ids)
     from airflow.cli.cli_parser import get_parser
 
     parser = get_parser()
     _import_once()
+    if setting_up is not None and not setting_up.wait(progress):
+        return {}
+    _check_migrations_once()
+    _configure_orm_once()
     files = _dag_files()
     ingests = sum(dag_id.startswith("ingest_") for dag_id in dag_ids)
     later = list(LATER_IMPORTS) if ingests < len(dag_ids) else []
@@ -174,7 +214,8 @@ def _read_reports(reports: int) -> dict[str, float]:
 
 def _import_once() -> None:
     """What every DAG's fork would otherwise import again: Airflow's `dags test` command and what the
-    ingest tasks use (several seconds, more than a routine ingest run takes)."""
+    ingest tasks use (several seconds, more than a routine ingest run takes). Nothing here opens
+    the metadata database."""
     import airflow.cli.commands.dag_command  # noqa: F401
     import duckdb  # noqa: F401
     import pandas  # noqa: F401
@@ -184,8 +225,6 @@ def _import_once() -> None:
 
     warm_up()
     _build_execution_api()
-    _check_migrations_once()
-    _configure_orm_once()
 
 
 #: What the transform and publish DAGs use, imported while the ingest DAGs run: Cosmos, dbt and its
@@ -380,8 +419,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-memory-sampling", dest="sample_memory", action="store_false",
                         help="do not sample the memory of the DAGs' processes (for a caller that samples it "
                              "itself, such as the benchmark harness)")
+    parser.add_argument("--setup", action="store_true",
+                        help="first set the installation up (culture-outcomes setup), beside Airflow's start")
+    parser.add_argument("--dbt-target-path", type=Path,
+                        help="with --setup: where dbt writes its parse (culture-outcomes setup --dbt-target-path)")
     args = parser.parse_args(argv)
-    results = run_dags(args.dag_ids, parallel=args.parallel, sample_memory=args.sample_memory)
+    if args.dbt_target_path and not args.setup:
+        parser.error("--dbt-target-path is an option of --setup")
+    setup = None if not args.setup else (["--dbt-target-path", str(args.dbt_target_path)] if args.dbt_target_path
+                                         else [])
+    results = run_dags(args.dag_ids, parallel=args.parallel, sample_memory=args.sample_memory, setup=setup)
     if args.timings:
         args.timings.write_text(json.dumps(results, indent=2), encoding="utf-8")
     return 1 if any(r["state"] != "success" for r in results.values()) or len(results) < len(args.dag_ids) else 0

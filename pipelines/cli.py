@@ -36,13 +36,15 @@ def _airflow(*args: str, check: bool = True) -> subprocess.CompletedProcess:
     return _run_with_airflow([str(Path(sys.executable).with_name("airflow")), *args], check=check)
 
 
-def _run_dags(dag_ids: list[str]) -> dict[str, dict[str, object]]:
-    """Every DAG in one Airflow process (``dags/_run_dags.py``); returns each DAG's state and seconds."""
+def _run_dags(dag_ids: list[str], setup: bool = False) -> dict[str, dict[str, object]]:
+    """Every DAG in one Airflow process (``dags/_run_dags.py``), with ``setup`` after ``culture-outcomes
+    setup`` run beside its start; returns each DAG's state and seconds."""
     import tempfile
 
     with tempfile.TemporaryDirectory(prefix="culture-outcomes-run-") as tmp:
         timings = Path(tmp) / "timings.json"
-        _run_with_airflow([sys.executable, "-m", "dags._run_dags", "--timings", str(timings), *dag_ids], check=False)
+        _run_with_airflow([sys.executable, "-m", "dags._run_dags", *(["--setup"] if setup else []),
+                           "--timings", str(timings), *dag_ids], check=False)
         return json.loads(timings.read_text(encoding="utf-8")) if timings.exists() else {}
 
 
@@ -195,7 +197,7 @@ def cmd_setup(args: argparse.Namespace) -> int:
     # DuckDB it does not, so they are serialized in the same Airflow process as the migration.
     duckdb = settings.warehouse.target == "duckdb"
     with ThreadPoolExecutor(max_workers=1) as beside:
-        parsed = beside.submit(parse_project, settings)
+        parsed = beside.submit(parse_project, settings, target_path=args.dbt_target_path)
         airflow_metadata(pool_slots=1 if duckdb else 8, reserialize=duckdb)
         parsed.result()
     if not duckdb:
@@ -224,14 +226,13 @@ def cmd_demo(args: argparse.Namespace) -> int:
         print(f"== Writing the synthetic publisher ({args.years} years, scale {args.scale}) to {site}")
         build_site(World(scale=args.scale, years=args.years), site)
         stamp.touch()
-    print("== Preparing Airflow (SQLite metadata) and the dbt manifest")
-    cmd_setup(args)
     sources = args.source or [spec.id for spec in SOURCES]
     dag_ids = [f"ingest_{source_id}" for source_id in sources] + ["transform_marts", "publish_release"]
     with serve(site, port=args.port) as url:
         os.environ["CULTURE_OUTCOMES_PUBLISHER_BASE_URL"] = url
-        # One Airflow process tests every DAG in turn, as a long-lived scheduler would run them.
-        results = _run_dags(dag_ids)
+        # One Airflow process tests every DAG in turn, as a long-lived scheduler would run them, and
+        # prepares Airflow (SQLite metadata) and the dbt manifest beside its own start.
+        results = _run_dags(dag_ids, setup=True)
     for dag_id in ("transform_marts", "publish_release"):
         if results.get(dag_id, {}).get("state") != "success":
             raise SystemExit(f"{dag_id} did not succeed; see its task log above")
@@ -271,7 +272,10 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--scale", type=int, default=1, help="organisations x ~220 (default 1)")
     demo.add_argument("--port", type=int, default=DEMO_PORT, help="port of the local publisher")
     demo.add_argument("--source", action="append", help="only this source (repeatable)")
-    add("setup", cmd_setup, "Prepare Airflow metadata, the writer pool and the dbt manifest")
+    setup = add("setup", cmd_setup, "Prepare Airflow metadata, the writer pool and the dbt manifest")
+    setup.add_argument("--dbt-target-path", type=Path,
+                       help="where dbt writes its manifest (default dbt_project/target); the transform's "
+                            "builds keep dbt's parse in the data folder either way")
     add("sources", cmd_sources, "List the sources (ids, cadence, title)")
     validate = add("validate", cmd_validate, "Validate a local file with a source's expectation suite (no Airflow)")
     validate.add_argument("source", help="source id, see 'sources'")

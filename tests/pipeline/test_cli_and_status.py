@@ -129,7 +129,7 @@ def test_setup_parses_dbt_beside_one_airflow_process_and_serializes_after_the_ma
     monkeypatch.setattr(transform, "parse_project", parse)
     monkeypatch.setattr(cli, "_run_with_airflow", airflow)
     monkeypatch.setattr(connection, "ensure_postgres_database", lambda settings: False)
-    assert cli.cmd_setup(argparse.Namespace()) == 0
+    assert cli.cmd_setup(argparse.Namespace(dbt_target_path=None)) == 0
     setup = [event for event in events if event[:2] == ("-m", "dags._airflow_setup")]
     assert ("dbt", "parse") in events and len(setup) == 1
     if target == "duckdb":  # the transform DAG needs no manifest: serialized in the same process
