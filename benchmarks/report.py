@@ -207,9 +207,10 @@ the test suite and no test asserts on time. `--quick` is a smoke run (scale 1, 1
   (`runs/full0`, `runs/incremental0`, ...) afterwards; what a deployment caches by path (dbt's partial
   parse, keyed on the profile and so on the DuckDB file's path) is then kept as it would be.
 - **Full refresh** (from empty): a fresh data dir (`CULTURE_OUTCOMES_PATHS_DATA_DIR`) and `AIRFLOW_HOME`
-  per run, `CULTURE_OUTCOMES_AIRFLOW_RETRIES=0`; what `culture-outcomes setup` does (dbt parse with a private
-  `--target-path`, beside one Airflow process for `airflow db migrate`, the pool and `airflow dags reserialize`:
-  `dags/_airflow_setup.py`), then `airflow dags test` of
+  per run, `CULTURE_OUTCOMES_AIRFLOW_RETRIES=0`; `culture-outcomes setup --dbt-target-path <private>` (dbt
+  parse beside one Airflow process for `airflow db migrate`, the pool and `airflow dags reserialize`:
+  `dags/_airflow_setup.py`), started by the DAG runner beside its own start (`--setup`), then `airflow
+  dags test` of
   every `ingest_<source>`, `transform_marts` and `publish_release` on the embedded default (DuckDB, SQLite),
   in one Airflow process (`dags/_run_dags.py`, what `culture-outcomes demo` runs), as a long-lived
   scheduler with a worker per core would: the ingest DAGs two at a time (each loading its own source's
