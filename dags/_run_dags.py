@@ -50,7 +50,9 @@ class SetupBeside:
     mostly one core's work, so the set-up runs beside the start and the runner waits for it there.
     """
 
-    def __init__(self, arguments: list[str]) -> None:
+    def __init__(self, arguments: list[str], progress: Callable[[str], object]) -> None:
+        progress("== culture-outcomes setup (Airflow's metadata database, the writer pool, dbt's manifest), "
+                 "beside Airflow's start")
         self.began = time.perf_counter()
         self.process = subprocess.Popen([sys.executable, "-m", "pipelines.cli", "setup", *arguments])
 
@@ -86,7 +88,7 @@ def run_dags(dag_ids: list[str], progress: Callable[[str], object] = print,
     the start (:class:`SetupBeside`); no DAG runs when that fails.
     """
     began = time.perf_counter()
-    setting_up = SetupBeside(setup) if setup is not None else None
+    setting_up = SetupBeside(setup, progress) if setup is not None else None
     dag_ids = reference_ingests_first(dag_ids)
     from airflow.cli.cli_parser import get_parser
 

@@ -189,7 +189,8 @@ def test_the_runner_sets_a_new_installation_up_beside_its_own_start(airflow_env,
     assert result.returncode == 0, (out + result.stderr)[-4000:]
     assert {dag_id: run["state"] for dag_id, run in json.loads(timings.read_text()).items()} == {
         "ingest_sickness_absence": "success", "transform_marts": "success"}
-    assert out.index("culture-outcomes setup done in") < out.index("Airflow started in") < out.index("airflow dags test")
+    assert (out.index("== culture-outcomes setup (") < out.index("culture-outcomes setup done in")
+            < out.index("Airflow started in") < out.index("airflow dags test"))
     pool = subprocess.run([AIRFLOW, "pools", "get", "warehouse_writer", "-o", "json"], env=airflow_env,
                           cwd=PROJECT_ROOT, capture_output=True, text=True)
     assert [(p["pool"], int(p["slots"])) for p in json.loads(pool.stdout)] == [("warehouse_writer", 1)]
