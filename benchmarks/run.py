@@ -406,10 +406,16 @@ def publisher_port() -> int:
     return PUBLISHER_PORT
 
 
+def _last_in_log(log_file: Path, pattern: str) -> Any:
+    """The groups of ``pattern``'s last match in ``log_file`` (the runner's last run), or None."""
+    found = re.findall(pattern, log_file.read_text(encoding="utf-8", errors="replace"))
+    return found[-1] if found else None
+
+
 def _runner_start_seconds(log_file: Path) -> float | None:
     """What the DAG runner took to start (its last run in ``log_file``), from the line it prints."""
-    found = re.findall(re.escape(STARTED) + r" ([0-9.]+) s", log_file.read_text(encoding="utf-8", errors="replace"))
-    return float(found[-1]) if found else None
+    seconds = _last_in_log(log_file, re.escape(STARTED) + r" ([0-9.]+) s")
+    return float(seconds) if seconds else None
 
 
 #: The set-up's stage names in the results (its time overlaps the runner's start, which includes the wait).
@@ -419,9 +425,8 @@ SETUP_BESIDE, SETUP_WAITED = "culture-outcomes setup, beside the runner's start"
 def _setup_seconds(log_file: Path) -> dict[str, float]:
     """How long ``culture-outcomes setup`` took beside the DAG runner's start, and how long the runner
     waited for it (its last run in ``log_file``), from the line the runner prints."""
-    found = re.findall(re.escape(SET_UP) + r" ([0-9.]+) s, .*\(waited ([0-9.]+) s",
-                       log_file.read_text(encoding="utf-8", errors="replace"))
-    return {SETUP_BESIDE: float(found[-1][0]), SETUP_WAITED: float(found[-1][1])} if found else {}
+    found = _last_in_log(log_file, re.escape(SET_UP) + r" ([0-9.]+) s, .*\(waited ([0-9.]+) s")
+    return {SETUP_BESIDE: float(found[0]), SETUP_WAITED: float(found[1])} if found else {}
 
 
 def cli_refresh(workdir: Path, name: str, site: Path) -> tuple[TreeMonitor, dict[str, Any], Pipeline]:

@@ -428,8 +428,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.dbt_target_path and not args.setup:
         parser.error("--dbt-target-path is an option of --setup")
-    setup = None if not args.setup else (["--dbt-target-path", str(args.dbt_target_path)] if args.dbt_target_path
-                                         else [])
+    setup = None  # the arguments of `culture-outcomes setup`, when asked to run it
+    if args.setup:
+        setup = ["--dbt-target-path", str(args.dbt_target_path)] if args.dbt_target_path else []
     results = run_dags(args.dag_ids, parallel=args.parallel, sample_memory=args.sample_memory, setup=setup)
     if args.timings:
         args.timings.write_text(json.dumps(results, indent=2), encoding="utf-8")
