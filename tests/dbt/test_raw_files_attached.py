@@ -22,7 +22,7 @@ def test_profiles_attach_exactly_the_raw_file_of_every_dbt_source_read_only():
 
 def test_every_raw_table_is_read_from_its_sources_raw_file_on_duckdb_and_the_warehouse_on_postgres():
     declared = {}
-    for path in (DBT_PROJECT_DIR / "models" / "staging").glob("*/_*__sources.yml"):
+    for path in (DBT_PROJECT_DIR / "models" / "staging").rglob("_*__sources.yml"):
         for source in yaml.safe_load(path.read_text())["sources"]:
             declared[source["name"]] = source
     for spec in SOURCES:
