@@ -430,9 +430,25 @@ def _failed_in_screen(
         return []
     screen = _gx_suite(suite_name, expectations)
     with _no_batch_fingerprint():
-        batch = screen.batch_definition.get_batch(batch_parameters={"dataframe": frame})
+        batch = screen.batch_definition.get_batch(batch_parameters={"dataframe": _columns_checked(frame, expectations)})
         result = batch.validate(screen.suite, result_format="BOOLEAN_ONLY", expectation_parameters=values)
     return [int(res.expectation_config.meta[_POSITION]) for res in result.results if not res.success]
+
+
+def _columns_checked(frame: pd.DataFrame, expectations: list[dict[str, Any]]) -> pd.DataFrame:
+    """``frame`` with only the columns ``expectations`` name, for a pass/fail screen.
+
+    GX copies every column of a frame each time a check selects its rows, and sizes every column of
+    a batch: a Friends and Family Test file's five checks of the table as a whole took 16.2 ms over
+    its 27 columns and 14.4 ms over the 4 they read. A check passes or fails the same either way:
+    the rows stay, with their index, and a named column that is missing stays missing. The full
+    results, whose findings quote whole rows, still get the whole frame.
+    """
+    named = set()
+    for expectation in expectations:
+        kwargs = expectation["kwargs"]
+        named.update([kwargs["column"]] if "column" in kwargs else kwargs.get("column_list", []))
+    return frame[[column for column in frame.columns if column in named]]
 
 
 @contextmanager
