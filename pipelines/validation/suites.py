@@ -1,11 +1,12 @@
 """Run a source's Great Expectations suite over a parsed extract and explain the outcome.
 
-The suites are reviewable JSON files under ``expectations/<source>/<layout>.json``. Each
-expectation's ``meta`` says its ``category`` (what an analyst would call the check), its
-``severity`` (``error`` stops the extract; ``warning`` lets it through and is listed in the release
-manifest) and which run-time parameters it ``requires`` (previous release's volumes, the release
-period, ODS codes). An expectation whose parameters are not known yet (the first release of a
-source, ODS not loaded) is skipped and the skip is reported, never silently passed.
+The suites are reviewable JSON files under ``expectations/<source>/<suite>.json``, each checking the
+layouts its ``meta.layouts`` lists. Each expectation's ``meta`` says its ``category`` (what an
+analyst would call the check), its ``severity`` (``error`` stops the extract; ``warning`` lets it
+through and is listed in the release manifest) and which run-time parameters it ``requires``
+(previous release's volumes, the release period, ODS codes). An expectation whose parameters are not
+known yet (the first release of a source, ODS not loaded) is skipped and the skip is reported, never
+silently passed.
 
 GX is imported inside :func:`validate` only: it takes seconds to import and must stay off the
 Airflow DAG-parse path.
@@ -13,6 +14,7 @@ Airflow DAG-parse path.
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import os
@@ -115,14 +117,36 @@ class ValidationReport:
 
 
 def suite_path(source_id: str, layout: str) -> Path:
-    return EXPECTATIONS_DIR / source_id / f"{layout}.json"
+    """The suite file that checks this layout of the source: the one whose ``meta.layouts`` lists it.
+
+    Layouts that differ only in how the publisher lays the file out (the seven Friends and Family
+    Test settings, say) parse to the same table and are checked alike, so one file checks them all.
+    """
+    found = _suites_by_layout(source_id).get(layout)
+    if found is None:
+        raise FileNotFoundError(f"no expectation suite for {source_id} layout {layout}: no file in "
+                                f"{EXPECTATIONS_DIR / source_id} lists {layout!r} in its meta.layouts")
+    return found
+
+
+@functools.cache
+def _suites_by_layout(source_id: str) -> dict[str, Path]:
+    """Each layout of a source and the suite file that checks it (read once per process)."""
+    by_layout: dict[str, Path] = {}
+    for path in sorted((EXPECTATIONS_DIR / source_id).glob("*.json")):
+        for layout in json.loads(path.read_text(encoding="utf-8"))["meta"]["layouts"]:
+            if layout in by_layout:
+                raise ValueError(f"{source_id} layout {layout} is checked by two suites: {by_layout[layout].name} "
+                                 f"and {path.name}")
+            by_layout[layout] = path
+    return by_layout
 
 
 def load_suite(source_id: str, layout: str) -> dict[str, Any]:
-    path = suite_path(source_id, layout)
-    if not path.is_file():
-        raise FileNotFoundError(f"no expectation suite for {source_id} layout {layout}: expected {path}")
-    return json.loads(path.read_text(encoding="utf-8"))
+    """The suite for this layout, named after it (``<source>.<layout>``) as GX's results and Data Docs
+    show it, whichever file holds it."""
+    suite = json.loads(suite_path(source_id, layout).read_text(encoding="utf-8"))
+    return {**suite, "name": f"{source_id}.{layout}", "meta": {**suite["meta"], "layout": layout}}
 
 
 #: The columns :func:`prepare_frame` adds for the suites to check, each made from the file's own.

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from pipelines.sources.catalogue import SOURCES, get_source
-from pipelines.validation.suites import suite_path, validate
+from pipelines.validation.suites import EXPECTATIONS_DIR, load_suite, suite_path, validate
 
 
 @pytest.fixture(scope="module")
@@ -53,3 +53,38 @@ def test_every_layout_in_the_catalogue_has_a_reviewable_suite():
             suite = json.loads(suite_path(spec.id, layout).read_text())
             assert suite["expectations"], f"{spec.id}/{layout} has an empty suite"
             assert all(e["meta"]["severity"] in {"error", "warning"} for e in suite["expectations"])
+
+
+def test_each_suite_file_checks_only_layouts_of_its_own_source():
+    for spec in SOURCES:
+        for path in (EXPECTATIONS_DIR / spec.id).glob("*.json"):
+            suite = json.loads(path.read_text())
+            assert suite["meta"]["source"] == spec.id, path
+            assert set(suite["meta"]["layouts"]) <= set(spec.layouts), f"{path} lists a layout {spec.id} has not"
+
+
+def test_layouts_parsed_alike_share_one_suite_named_after_each_layout():
+    assert suite_path("fft", "ae") == suite_path("fft", "inpatient")
+    suite = load_suite("fft", "ae")
+    assert suite["name"] == "fft.ae" and suite["meta"]["layout"] == "ae"
+
+
+def test_a_layout_without_a_suite_is_named_with_where_it_was_looked_for():
+    with pytest.raises(FileNotFoundError, match="fft layout braille.*meta.layouts"):
+        suite_path("fft", "braille")
+
+
+def test_a_layout_two_suites_claim_is_refused_naming_both(tmp_path, monkeypatch):
+    from pipelines.validation import suites
+
+    for name in ("first", "second"):
+        (tmp_path / "fft").mkdir(exist_ok=True)
+        (tmp_path / "fft" / f"{name}.json").write_text(json.dumps(
+            {"name": name, "meta": {"source": "fft", "layouts": ["ae"]}, "expectations": []}))
+    monkeypatch.setattr(suites, "EXPECTATIONS_DIR", tmp_path)
+    suites._suites_by_layout.cache_clear()
+    try:
+        with pytest.raises(ValueError, match="fft layout ae is checked by two suites: first.json and second.json"):
+            suites.suite_path("fft", "ae")
+    finally:
+        suites._suites_by_layout.cache_clear()
