@@ -96,8 +96,8 @@ def render_readme(results: dict[str, Any]) -> str:
             f"| {_fmt(m['peak_mib'], ' MiB')} | {_fmt(m.get('ratio_to_floor'), 'x')} | {_fmt(cpu_ratio, 'x')} "
             f"| {', '.join(str(x) for x in m.get('mean_load_1min') or []) or '-'} | {'yes' if m.get('ok', True) else 'NO'} |"
         )
-    full = _m(results, "full_refresh_")
-    inc = _m(results, "incremental_refresh_")
+    full = _m(results, "full_refresh_scale")
+    inc = _m(results, "incremental_refresh_scale")
     parse = _m(results, "dag_parse_dagbag")
     bi = _m(results, "bi_queries_duckdb")
     scales = [m for m in results["measurements"] if m["name"].startswith("scale_")]

@@ -825,6 +825,21 @@ def main(argv: list[str] | None = None) -> int:
         base = floor.median or merged
         return round(m.median / base, 2) if base and m.median else None
 
+    def record_airflow_running(refresh: Measurement, stem: str, label: str) -> None:
+        """``refresh`` with Airflow already running, as under a deployment's scheduler, when every
+        run recorded the DAG runner's start; for information beside the targets' cold figures."""
+        from benchmarks.report import warm_runs
+
+        warm = warm_runs(refresh.as_dict())
+        if warm is None:
+            return
+        running = Measurement(f"{stem}_airflow_running_scale1_years{args.years}", seconds=warm,
+                              peak_mib=refresh.peak_mib, ok=refresh.ok)
+        running.ratio_to_floor = ratio(running)
+        running.notes = (f"{label} with Airflow already running, as under a deployment's scheduler: each run less the "
+                         "DAG runner's start (Airflow's imports and set-up, paid once per process)")
+        record(running)
+
     def do_floor() -> None:
         log(f"stage 1: the floor (benchmarks/floor.py), {args.floor_runs} run(s)")
         for i in range(args.floor_runs):
@@ -832,9 +847,9 @@ def main(argv: list[str] | None = None) -> int:
             floor.add(monitor)
             floor.extra = info
             log(f"    floor run {i + 1}: {monitor.seconds:.1f} s, {monitor.cpu_seconds:.1f} CPU s, {monitor.peak_mib} MiB")
-        floor.notes = ("no orchestration: DuckDB read_csv + python-calamine (process pool of nproc), marts, benchmark "
-                       "table (median/quartiles/best/worst/rank/percentile per metric x period x comparator group), "
-                       "CSV+Parquet extracts")
+        floor.notes = ("no orchestration: DuckDB read_csv + python-calamine (process pool of nproc), marts, the same "
+                       "benchmark table (compute_benchmark_table: every statistic) and disclosure control, the same "
+                       "extracts (CSV, Parquet, XLSX; process pool of nproc)")
         record(floor)
 
     def do_full() -> None:
@@ -856,6 +871,7 @@ def main(argv: list[str] | None = None) -> int:
                       "run by the DAG runner beside its start, + `airflow dags test` of every ingest DAG, transform_marts, "
                       "publish_release; fresh data dir + AIRFLOW_HOME; CULTURE_OUTCOMES_AIRFLOW_RETRIES=0")
         record(full)
+        record_airflow_running(full, "full_refresh", "(2)")
 
     def do_bi() -> None:
         last_full = state["last_full"]
@@ -905,16 +921,7 @@ def main(argv: list[str] | None = None) -> int:
         inc.notes = ("every monthly source's ingest DAG + transform_marts + publish_release on the state after (1); "
                      "the new month's files come from World(end_month=+1 month); ratio is to the full floor")
         record(inc)
-        from benchmarks.report import warm_runs
-
-        warm = warm_runs(inc.as_dict())
-        if warm is not None:
-            running = Measurement(f"incremental_refresh_airflow_running_scale1_years{args.years}", seconds=warm,
-                                  peak_mib=inc.peak_mib, ok=inc.ok)
-            running.ratio_to_floor = ratio(running)
-            running.notes = ("(4) with Airflow already running, as under a deployment's scheduler: each run less the "
-                             "DAG runner's start (Airflow's imports and set-up, paid once per process)")
-            record(running)
+        record_airflow_running(inc, "incremental_refresh", "(4)")
 
     def do_parse() -> None:
         log(f"stage 5: DAG parsing, {args.parse_runs} run(s)")
