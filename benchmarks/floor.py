@@ -6,7 +6,7 @@ FFT / Staff Survey workbooks with python-calamine (spread over ``--workers`` pro
 ``os.cpu_count()``). It loads every source into one DuckDB file, builds the equivalent marts
 (``dim_organisation`` with the peer group and successor, ``fct_culture_outcomes`` with the
 catalogue's metrics), computes the same benchmark table as the pipeline (every statistic, by the
-product's own vectorised ``compute_benchmark_table``, the fastest implementation there is), applies
+product's own vectorised ``compute_benchmark_table``, the one implementation of those columns), applies
 the same disclosure control and writes the same extracts as a release (``benchmarks_network`` and
 one file per network member, CSV, Parquet and XLSX, by the product's writers).
 
@@ -156,7 +156,8 @@ def read_survey_detailed(path: str) -> list[tuple]:
 #: The facts the statistics take (:data:`pipelines.benchmark.facts.REQUIRED_COLUMNS` and the labels),
 #: from the floor's marts and the metric catalogue.
 FACTS_SQL = """
-select f.org_code, d.org_name, d.is_network_member as in_network, d.peer_group, f.metric_id, c.metric_name,
+select f.org_code, d.org_name, d.is_network_member as in_network, $network as network_name, d.peer_group,
+       f.metric_id, c.metric_name,
        f.unit, f.polarity, c.benchmark_method, try_cast(c.target as double) as target, f.grain,
        f.period_start::timestamp as period_start, f.value, f.numerator, f.denominator, f.suppressed
 from fct_culture_outcomes f
@@ -165,11 +166,12 @@ left join catalogue c using (metric_id)
 """
 
 
-def benchmark_table(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
-    """The same benchmark table as the pipeline's: every trust against the network, its peer group
-    and England, with every statistic (distribution, rank, intervals, significance, funnels, SPC),
-    computed by the product's own vectorised statistics in this process."""
-    return compute_benchmark_table(con.execute(FACTS_SQL).df())
+def benchmark_table(con: duckdb.DuckDBPyConnection, settings: Settings) -> pd.DataFrame:
+    """The same benchmark table as the pipeline's: every trust against the network (named as the
+    pipeline names it), its peer group and England, with every statistic (distribution, rank,
+    intervals, significance, funnels, SPC), computed by the product's own vectorised statistics in
+    this process."""
+    return compute_benchmark_table(con.execute(FACTS_SQL, {"network": settings.network.name}).df())
 
 
 def disclosed(con: duckdb.DuckDBPyConnection, table: pd.DataFrame, settings: Settings) -> tuple[pd.DataFrame, list[Rule]]:
@@ -423,7 +425,7 @@ def run(site: Path, out: Path, workers: int) -> dict:
     timings["marts"] = time.perf_counter() - t
 
     t = time.perf_counter()
-    table = benchmark_table(con)
+    table = benchmark_table(con, settings)
     timings["benchmark_table"] = time.perf_counter() - t
 
     t = time.perf_counter()

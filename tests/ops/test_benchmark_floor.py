@@ -32,10 +32,12 @@ def test_the_floor_writes_every_extract_a_release_writes(floor_release):
 
 def test_the_floors_benchmark_table_has_every_statistic_of_the_pipelines(floor_release):
     from pipelines.benchmark.schema import COLUMN_NAMES
+    from pipelines.config import load_settings
 
     summary, release = floor_release
     network = pd.read_parquet(release / "benchmarks_network.parquet")
     assert tuple(network.columns) == COLUMN_NAMES
+    assert load_settings().network.name in set(network["comparator_group"])  # named as a release names it
     assert summary["rows"]["benchmark_table"] > len(network) > 0
     # what the floor computed in SQL before (distribution and rank) and what it skipped
     for statistic in ("median", "rank", "ci_lower", "significance", "funnel_lower_95", "spc_point_variation"):
