@@ -122,6 +122,10 @@ def suite_path(source_id: str, layout: str) -> Path:
     Layouts that differ only in how the publisher lays the file out (the seven Friends and Family
     Test settings, say) parse to the same table and are checked alike, so one file checks them all.
     """
+    return _suite_for(source_id, layout)[0]
+
+
+def _suite_for(source_id: str, layout: str) -> tuple[Path, dict[str, Any]]:
     found = _suites_by_layout(source_id).get(layout)
     if found is None:
         raise FileNotFoundError(f"no expectation suite for {source_id} layout {layout}: no file in "
@@ -130,23 +134,26 @@ def suite_path(source_id: str, layout: str) -> Path:
 
 
 @functools.cache
-def _suites_by_layout(source_id: str) -> dict[str, Path]:
-    """Each layout of a source and the suite file that checks it (read once per process)."""
-    by_layout: dict[str, Path] = {}
+def _suites_by_layout(source_id: str) -> dict[str, tuple[Path, dict[str, Any]]]:
+    """Each layout of a source, the suite file that checks it and that file's document, read once
+    per process (finding the file reads every suite of the source anyway)."""
+    by_layout: dict[str, tuple[Path, dict[str, Any]]] = {}
     for path in sorted((EXPECTATIONS_DIR / source_id).glob("*.json")):
-        for layout in json.loads(path.read_text(encoding="utf-8"))["meta"]["layouts"]:
+        document = json.loads(path.read_text(encoding="utf-8"))
+        for layout in document["meta"]["layouts"]:
             if layout in by_layout:
-                raise ValueError(f"{source_id} layout {layout} is checked by two suites: {by_layout[layout].name} "
+                raise ValueError(f"{source_id} layout {layout} is checked by two suites: {by_layout[layout][0].name} "
                                  f"and {path.name}")
-            by_layout[layout] = path
+            by_layout[layout] = (path, document)
     return by_layout
 
 
 def load_suite(source_id: str, layout: str) -> dict[str, Any]:
     """The suite for this layout, named after it (``<source>.<layout>``) as GX's results and Data Docs
-    show it, whichever file holds it."""
-    suite = json.loads(suite_path(source_id, layout).read_text(encoding="utf-8"))
-    return {**suite, "name": f"{source_id}.{layout}", "meta": {**suite["meta"], "layout": layout}}
+    show it, whichever file holds it (its own list of the file's expectations, which are read only)."""
+    suite = _suite_for(source_id, layout)[1]
+    return {**suite, "name": f"{source_id}.{layout}", "meta": {**suite["meta"], "layout": layout},
+            "expectations": list(suite["expectations"])}
 
 
 #: The columns :func:`prepare_frame` adds for the suites to check, each made from the file's own.
