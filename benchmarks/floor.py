@@ -174,19 +174,20 @@ def benchmark_table(con: duckdb.DuckDBPyConnection, settings: Settings) -> pd.Da
     return compute_benchmark_table(con.execute(FACTS_SQL, {"network": settings.network.name}).df())
 
 
-def disclosed(con: duckdb.DuckDBPyConnection, table: pd.DataFrame, settings: Settings) -> tuple[pd.DataFrame, list[Rule]]:
-    """The table after the same disclosure control as a release's (primary and secondary suppression)."""
-    rules = disclosure_rules(settings.disclosure, con.execute("select * from catalogue").df())
+def disclosed(table: pd.DataFrame, metrics: pd.DataFrame, settings: Settings) -> tuple[pd.DataFrame, list[Rule]]:
+    """The table after the same disclosure control as a release's (primary and secondary suppression),
+    by the rules for the catalogue's ``metrics``."""
+    rules = disclosure_rules(settings.disclosure, metrics)
     return disclose_benchmark_table(table, rules)[0], rules
 
 
-def write_extracts(con: duckdb.DuckDBPyConnection, table: pd.DataFrame, rules: list[Rule], release: Path,
+def write_extracts(table: pd.DataFrame, metrics: pd.DataFrame, rules: list[Rule], release: Path,
                    settings: Settings, workers: int) -> None:
     """The same extracts as a release's: the network's rows and each member's, as CSV, Parquet and
     XLSX (with its notes sheet), written by the product's writers across ``workers`` processes."""
     members = list(settings.network.members)
     network = table[table["org_code"].isin(members)].reset_index(drop=True)
-    notes = Notes(title="", reference={"release_id": "floor"}, metrics=con.execute("select * from catalogue").df(),
+    notes = Notes(title="", reference={"release_id": "floor"}, metrics=metrics,
                   methods=methods_frame(), disclosure=[rule.description for rule in rules],
                   columns={name: meaning for name, _, meaning in COLUMNS})
     jobs = [ExtractJob(network, release, "benchmarks_network", replace(notes, title="benchmarks_network"))]
@@ -429,11 +430,12 @@ def run(site: Path, out: Path, workers: int) -> dict:
     timings["benchmark_table"] = time.perf_counter() - t
 
     t = time.perf_counter()
-    table, rules = disclosed(con, table, settings)
+    metrics = con.execute("select * from catalogue").df()
+    table, rules = disclosed(table, metrics, settings)
     timings["disclosure"] = time.perf_counter() - t
 
     t = time.perf_counter()
-    write_extracts(con, table, rules, out / "release", settings, workers)
+    write_extracts(table, metrics, rules, out / "release", settings, workers)
     timings["extracts"] = time.perf_counter() - t
 
     counts = {name: con.execute(f"select count(*) from {name}").fetchone()[0]
