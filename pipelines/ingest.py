@@ -9,11 +9,11 @@ with a message naming the file, the check and example rows.
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 from collections.abc import Callable
-from contextlib import nullcontext
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -30,7 +30,7 @@ from pipelines.sources.catalogue import SourceSpec, get_source
 
 if TYPE_CHECKING:
     from pipelines.validation.suites import ScreenedTogether, ValidationReport
-    from pipelines.warehouse.connection import BatchConnection
+    from pipelines.warehouse.connection import BatchConnection, Warehouse
 
 log = logging.getLogger(__name__)
 
@@ -99,15 +99,21 @@ def fetch_and_land(source_id: str, link: dict[str, str | None], settings: Settin
 
 
 def validation_parameters(
-    spec: SourceSpec, layout: str, period_hint: str | None, ledger: Ledger, settings: Settings, vintage: str
+    spec: SourceSpec, layout: str, period_hint: str | None, ledger: Ledger, settings: Settings, vintage: str,
+    queued: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
-    """Run-time parameters of the suite: release period, previous volumes (+/- tolerance), ODS codes."""
+    """Run-time parameters of the suite: release period, previous volumes (+/- tolerance), ODS codes.
+
+    The previous volumes are those of the latest extract of the layout before this vintage, loaded
+    or ``queued`` (passed, and waiting to be loaded with this file's group).
+    """
     parameters: dict[str, Any] = {}
     if period_hint and spec.period_from_name:
         parameters["release_period_start"] = pd.Timestamp(
             f"{period_hint}-01" if len(period_hint) == 7 else f"{period_hint}-01-01"
         )
-    previous = ledger.previous_loaded(spec.id, layout, before_vintage=vintage)
+    previous = previous_extract(ledger.previous_loaded(spec.id, layout, before_vintage=vintage),
+                                [item for item in queued or [] if item["layout"] == layout], vintage)
     tolerance = settings.validation.row_count_tolerance
     baseline = previous and (previous.get("newest_period_rows") or previous.get("row_count"))
     if baseline:
@@ -116,6 +122,23 @@ def validation_parameters(
         parameters["min_orgs"] = int(previous["org_count"] * (1 - tolerance))
         parameters["max_orgs"] = int(previous["org_count"] * (1 + tolerance)) + 1
     return parameters | known_codes_parameter(spec, settings)
+
+
+def previous_extract(loaded: dict[str, Any] | None, queued: list[dict[str, Any]], vintage: str | None) -> dict[str, Any] | None:
+    """The latest of the ``loaded`` extract and those ``queued`` (in the order they passed) before
+    ``vintage``, by the ledger's rule (:meth:`Ledger.previous_loaded`): the latest vintage, then the
+    latest recorded; a queued extract will be recorded after every loaded one and those queued before it."""
+    before = [(position, item) for position, item in enumerate(queued)
+              if not vintage or (item["vintage"] is not None and item["vintage"] < vintage)]
+    newest = max(before, key=lambda pair: (*_vintage_rank(pair[1]), pair[0]), default=(0, None))[1]
+    if newest is None or (loaded is not None and _vintage_rank(loaded) > _vintage_rank(newest)):
+        return loaded
+    return newest
+
+
+def _vintage_rank(extract: dict[str, Any]) -> tuple[bool, str]:
+    """How the ledger orders vintages, latest last: a missing vintage before any other."""
+    return extract["vintage"] is not None, extract["vintage"] or ""
 
 
 def known_codes_parameter(spec: SourceSpec, settings: Settings) -> dict[str, Any]:
@@ -143,10 +166,12 @@ def check_extract(
     settings: Settings,
     docs_dir: Path | None = None,
     screened: ScreenedTogether | None = None,
+    queued: list[dict[str, Any]] | None = None,
 ) -> ValidationReport:
     """Run the source's suite over a parsed file with the parameters of its place in the history
     (the volumes before its vintage, the period its file name gives, ODS codes and successors);
-    ``screened``: what its batch's screen already made and settled (:class:`_ParsedAhead`)."""
+    ``screened``: what its batch's screen already made and settled (:class:`_ParsedAhead`); ``queued``:
+    see :func:`validation_parameters`."""
     from pipelines.validation.data_docs_templates import keep_compiled_templates
     from pipelines.validation.suites import validate
 
@@ -154,7 +179,7 @@ def check_extract(
         keep_compiled_templates(gx_templates_dir(settings))
     return validate(
         parsed.table, source_id=spec.id, layout=parsed.layout, file_name=file_name,
-        parameters=validation_parameters(spec, parsed.layout, period, ledger, settings, parsed.vintage),
+        parameters=validation_parameters(spec, parsed.layout, period, ledger, settings, parsed.vintage, queued),
         docs_dir=docs_dir, successors=successor_map(settings),
         screened=screened,
     )
@@ -187,29 +212,72 @@ def validate_and_load(
     settings: Settings,
     *,
     released_by: str | None = None,
-    warehouse: BatchConnection | None = None,
     with_docs: bool | None = False,
-    ahead: _ParsedAhead | None = None,
 ) -> Outcome:
     """Parse, validate and load one landed file; quarantine and raise ExtractRejected when it fails.
 
     ``released_by`` loads a quarantined extract an analyst has released: its findings are kept
     as warnings (they appear in the release manifest) instead of blocking it. Data Docs are
-    written for a file that fails, and ``with_docs`` for one that passes (the newest file of a
-    batch, which the next release ships: see :func:`write_latest_docs`); ``with_docs=None`` decides
-    once the file is parsed: with them when its vintage makes it the source's newest extract
-    (:func:`will_be_newest`). A batch passes its
-    ``warehouse`` connection so hundreds of files do not reopen the database, and ``ahead``, which
-    parses its files ahead in groups and screens each group's rows in one validation.
+    written for a file that fails, and ``with_docs`` for one that passes (see :func:`check_landed`).
+    A batch of files goes through :func:`load_batch` instead, which loads them in groups.
     """
     from pipelines.warehouse.connection import connect
-    from pipelines.warehouse.loader import load_extract
 
+    checked = check_landed(source_id, landed_info, settings, released_by=released_by, with_docs=with_docs)
+    if isinstance(checked, Outcome):
+        return checked
+    with connect(settings, raw_of=source_id) as target:
+        return load_passed(target, [checked], settings)[0]
+
+
+@dataclass(frozen=True)
+class Passed:
+    """A landed file that passed its checks (or was released by an analyst), ready to be loaded."""
+
+    spec: SourceSpec
+    landed: LandedFile
+    parsed: ParsedExtract
+    findings: list[dict[str, Any]]
+    released_by: str | None = None
+    reference_state: dict[str, object] = field(default_factory=dict)
+
+    @functools.cached_property
+    def ledger_fields(self) -> dict[str, Any]:
+        """What the ledger records of it once loaded: its volumes are the next file's baseline."""
+        table = self.parsed.table
+        return {
+            "layout": self.parsed.layout, "vintage": self.parsed.vintage, "periods": self.parsed.periods,
+            "row_count": len(table), "newest_period_rows": newest_period_rows(table),
+            "org_count": int(table["org_code"].nunique()) if "org_code" in table else len(table),
+            "status": "released" if self.released_by else "loaded", "findings": self.findings,
+        }
+
+
+def check_landed(
+    source_id: str,
+    landed_info: dict[str, Any],
+    settings: Settings,
+    *,
+    released_by: str | None = None,
+    with_docs: bool | None = False,
+    ahead: _ParsedAhead | None = None,
+    queued: list[dict[str, Any]] | None = None,
+) -> Passed | Outcome:
+    """Parse and validate one landed file: what to load, or an ``already_loaded`` outcome; a file that
+    fails is quarantined and :class:`ExtractRejected` raised.
+
+    ``with_docs=None`` decides once the file is parsed: Data Docs when its vintage makes it the
+    source's newest extract (:func:`will_be_newest`). A batch passes ``ahead``, which parses its files
+    ahead in groups and screens each group's rows in one validation, and ``queued``: the ledger
+    fields of the files that passed before this one and wait to be loaded with it (its volume
+    baseline may be one of them).
+    """
     spec = get_source(source_id)
     landed = LandedFile.from_dict({k: v for k, v in landed_info.items() if k != "period_hint"})
     ledger = Ledger(settings.paths.state)
     known = ledger.extract(source_id, landed.sha256)
-    if known and known["status"] in {"loaded", "released"} and released_by is None:
+    if released_by is None and ((known and known["status"] in {"loaded", "released"})
+                                or any(item["sha256"] == landed.sha256 for item in queued or [])):
         log.info("%s: this exact file (sha256 %s) is already loaded; nothing to do", landed.file_name, landed.sha256[:12])
         return Outcome(source_id, landed.file_name, "already_loaded", landed.sha256)
     docs_dir = data_docs_dir(settings, source_id, landed.sha256)
@@ -227,9 +295,10 @@ def validate_and_load(
     # Data Docs are a 4 MB HTML site per run: write them where someone reads them (a quarantined
     # file, or the newest extract a release ships), not for every file of a backfill.
     report = check_extract(spec, parsed, landed.file_name, period, ledger, settings,
-                           docs_dir=docs_dir if with_docs else None, screened=screened)
+                           docs_dir=docs_dir if with_docs else None, screened=screened, queued=queued)
     if not report.passed and released_by is None and not with_docs:
-        report = check_extract(spec, parsed, landed.file_name, period, ledger, settings, docs_dir=docs_dir)
+        report = check_extract(spec, parsed, landed.file_name, period, ledger, settings, docs_dir=docs_dir,
+                               queued=queued)
     findings = [f.as_dict() for f in report.findings]
     if not report.passed and released_by is None:
         quarantine(settings, ledger, landed, reason=report.summary(), findings=findings, docs_dir=docs_dir,
@@ -239,6 +308,7 @@ def validate_and_load(
             f"published). Raw bytes, findings and the Data Docs report: "
             f"{settings.paths.quarantine / source_id / landed.sha256}"
         )
+    reference_state: dict[str, object] = {}
     if spec.kind == "reference":
         try:
             reference_state = _reference_state(spec, parsed.table, settings)
@@ -246,27 +316,36 @@ def validate_and_load(
             quarantine(settings, ledger, landed, reason=str(error), findings=[], docs_dir=docs_dir,
                        layout=parsed.layout, vintage=parsed.vintage)
             raise ExtractRejected(f"{landed.file_name} was quarantined: {error}") from error
-    with nullcontext(warehouse.get()) if warehouse is not None else connect(settings, raw_of=source_id) as target:
-        rows = load_extract(
-            target, source_id, parsed.table, sha256=landed.sha256, vintage=parsed.vintage,
-            layout=parsed.layout, file_name=landed.file_name,
-        )
-    if spec.kind == "reference":
-        for name, content in reference_state.items():
-            (settings.paths.state / name).write_text(json.dumps(content), encoding="utf-8")
     if released_by is not None:
         for finding in findings:
             finding["severity"] = "warning"
             finding["message"] += f" (released from quarantine by {released_by})"
-    org_count = int(parsed.table["org_code"].nunique()) if "org_code" in parsed.table else int(len(parsed.table))
-    ledger.record_extract(
-        source_id, landed.sha256, layout=parsed.layout, vintage=parsed.vintage, periods=parsed.periods,
-        row_count=rows, newest_period_rows=newest_period_rows(parsed.table), org_count=org_count, status="released" if released_by else "loaded", findings=findings,
-    )
-    warnings = tuple(f["message"] for f in findings if f["severity"] == "warning")
-    log.info("%s: loaded %d rows (vintage %s, layout %s)%s", landed.file_name, rows, parsed.vintage, parsed.layout,
-             f"; {len(warnings)} warnings" if warnings else "")
-    return Outcome(source_id, landed.file_name, "loaded", landed.sha256, rows, warnings)
+    return Passed(spec, landed, parsed, findings, released_by, reference_state)
+
+
+def load_passed(target: Warehouse, passed: list[Passed], settings: Settings) -> list[Outcome]:
+    """Load files of one source that passed their checks, in one transaction, then record them in the
+    ledger (together) and write what ODS files give the other sources' checks."""
+    from pipelines.warehouse.loader import Extract, load_extracts
+
+    if not passed:
+        return []
+    source_id = passed[0].spec.id
+    rows = load_extracts(target, source_id, [
+        Extract(item.parsed.table, item.landed.sha256, item.parsed.vintage, item.parsed.layout, item.landed.file_name)
+        for item in passed])
+    for item in passed:
+        for name, content in item.reference_state.items():
+            (settings.paths.state / name).write_text(json.dumps(content), encoding="utf-8")
+    Ledger(settings.paths.state).record_extracts(
+        source_id, {item.landed.sha256: {**item.ledger_fields, "row_count": count} for item, count in zip(passed, rows, strict=True)})
+    outcomes = []
+    for item, count in zip(passed, rows, strict=True):
+        warnings = tuple(f["message"] for f in item.findings if f["severity"] == "warning")
+        log.info("%s: loaded %d rows (vintage %s, layout %s)%s", item.landed.file_name, count, item.parsed.vintage,
+                 item.parsed.layout, f"; {len(warnings)} warnings" if warnings else "")
+        outcomes.append(Outcome(source_id, item.landed.file_name, "loaded", item.landed.sha256, count, warnings))
+    return outcomes
 
 
 def _reference_state(spec: SourceSpec, table: pd.DataFrame, settings: Settings) -> dict[str, object]:
@@ -309,37 +388,85 @@ def batches(items: list[dict[str, Any]], size: int) -> list[list[dict[str, Any]]
 def load_batch(
     source_id: str, landed_files: list[dict[str, Any]], settings: Settings, progress: Callable[[str], Any] = log.info
 ) -> list[Outcome | ExtractRejected]:
-    """Validate and load files in order through one warehouse connection.
+    """Validate files in order and load those that pass, in groups, through one warehouse connection.
 
     A rejected file is quarantined and reported but does not stop the files after it: each file is
     its own extract, and holding back March because February is broken would only delay good data.
-    The newest loaded extract then gets its Data Docs for the release (see :func:`write_latest_docs`).
+    Files that pass wait in a :class:`_LoadQueue` and are loaded together; the newest loaded extract
+    then gets its Data Docs for the release (see :func:`write_latest_docs`).
     """
     from pipelines.warehouse.connection import BatchConnection
 
-    results: list[Outcome | ExtractRejected] = []
+    spec = get_source(source_id)
+    results: dict[int, Outcome | ExtractRejected] = {}
     newest = newest_in_batch(source_id, landed_files, Ledger(settings.paths.state))
     # A routine refresh's one new file is judged by the vintage it states once parsed, exact even
     # when its name states no period (the ODS files), where guessing would validate it twice.
     alone = len(landed_files) == 1
-    ahead = None if alone else _ParsedAhead(get_source(source_id), landed_files, settings)
+    ahead = None if alone else _ParsedAhead(spec, landed_files, settings)
     if landed_files:
         with BatchConnection(settings, raw_of=source_id) as warehouse:
-            for number, landed in enumerate(landed_files, start=1):
-                try:
-                    outcome = validate_and_load(source_id, landed, settings, warehouse=warehouse,
-                                                with_docs=None if alone else number - 1 == newest, ahead=ahead)
-                except ExtractRejected as rejected:
-                    progress(f"[{number}/{len(landed_files)}] {source_id}: {rejected}")
-                    results.append(rejected)
-                    continue
-                finally:
-                    warehouse.hand_over_if_wanted()
-                progress(f"[{number}/{len(landed_files)}] {source_id}: {outcome.file_name} {outcome.status}"
-                         + (f", {outcome.rows} rows" if outcome.status == "loaded" else ""))
-                results.append(outcome)
+            queue = _LoadQueue(warehouse, settings, len(landed_files), progress)
+            try:
+                for number, landed in enumerate(landed_files, start=1):
+                    try:
+                        checked = check_landed(source_id, landed, settings, ahead=ahead, queued=queue.entries,
+                                               with_docs=None if alone else number - 1 == newest)
+                    except ExtractRejected as rejected:
+                        progress(f"[{number}/{len(landed_files)}] {source_id}: {rejected}")
+                        results[number] = rejected
+                        checked = None
+                    if isinstance(checked, Outcome):
+                        progress(f"[{number}/{len(landed_files)}] {source_id}: {checked.file_name} {checked.status}")
+                        results[number] = checked
+                    elif checked is not None:
+                        queue.add(number, checked)
+                    # What an ODS file gives the next file's checks is written once it is loaded.
+                    if spec.kind == "reference" or queue.rows >= LOAD_ROWS or warehouse.others_waiting():
+                        results.update(queue.load())
+                        warehouse.hand_over_if_wanted()
+            finally:
+                results.update(queue.load())  # what passed is loaded, even when a later file raised
     write_latest_docs(source_id, settings)
-    return results
+    return [results[number] for number in sorted(results)]
+
+
+#: Rows of the files that passed their checks held at most before they are loaded together.
+LOAD_ROWS = 25_000
+
+
+class _LoadQueue:
+    """The files of a batch that passed their checks, waiting to be loaded together.
+
+    One transaction per file cost more than the rows did: the Friends and Family Test's 420 small
+    files took 6-8 s to load one by one and 1 s in groups of 50 (benchmarks/FINDINGS.md, section 21).
+    A queued file is not yet in the ledger, so a later file's volume checks read its volumes from
+    here (:func:`validation_parameters`), as they would have from the ledger.
+    """
+
+    def __init__(self, warehouse: BatchConnection, settings: Settings, total: int,
+                 progress: Callable[[str], Any]) -> None:
+        self._warehouse, self._settings, self._total, self._progress = warehouse, settings, total, progress
+        self._queued: list[tuple[int, Passed]] = []
+        #: Each queued file's ledger fields (its hash among them), in the order the files passed.
+        self.entries: list[dict[str, Any]] = []
+        self.rows = 0
+
+    def add(self, number: int, passed: Passed) -> None:
+        self._queued.append((number, passed))
+        self.entries.append({**passed.ledger_fields, "sha256": passed.landed.sha256})
+        self.rows += len(passed.parsed.table)
+
+    def load(self) -> dict[int, Outcome]:
+        """Load the queued files in one transaction and record them; each one's outcome by its number."""
+        queued, self._queued, self.entries, self.rows = self._queued, [], [], 0
+        if not queued:
+            return {}
+        numbers = [number for number, _ in queued]
+        outcomes = load_passed(self._warehouse.get(), [passed for _, passed in queued], self._settings)
+        for number, outcome in zip(numbers, outcomes, strict=True):
+            self._progress(f"[{number}/{self._total}] {outcome.source_id}: {outcome.file_name} loaded, {outcome.rows} rows")
+        return dict(zip(numbers, outcomes, strict=True))
 
 
 #: Rows parsed ahead at most, to be screened together: stacked, they stay well under the memory a

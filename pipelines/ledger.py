@@ -90,22 +90,29 @@ class Ledger:
 
     def record_extract(self, source_id: str, sha256: str, **fields: Any) -> None:
         """Insert or update one extract's row; list and dict values are stored as JSON."""
-        values = {k: json.dumps(v) if isinstance(v, (list, dict)) else v for k, v in fields.items()}
-        values["updated_at"] = now()
+        self.record_extracts(source_id, {sha256: fields})
+
+    def record_extracts(self, source_id: str, fields_by_sha256: dict[str, dict[str, Any]]) -> None:
+        """Insert or update several extracts' rows in one transaction (a group of a backfill, loaded
+        together: all recorded, or none)."""
         with self._connect() as db:
-            existing = db.execute(
-                "select 1 from extracts where source_id = ? and sha256 = ?", (source_id, sha256)
-            ).fetchone()
-            if existing:
-                assignments = ", ".join(f"{k} = ?" for k in values)
-                db.execute(
-                    f"update extracts set {assignments} where source_id = ? and sha256 = ?",  # noqa: S608 - keys are ours
-                    (*values.values(), source_id, sha256),
-                )
-            else:
-                columns = ", ".join(["source_id", "sha256", *values])
-                marks = ", ".join("?" for _ in range(len(values) + 2))
-                db.execute(f"insert into extracts ({columns}) values ({marks})", (source_id, sha256, *values.values()))  # noqa: S608
+            for sha256, fields in fields_by_sha256.items():
+                values = {k: json.dumps(v) if isinstance(v, (list, dict)) else v for k, v in fields.items()}
+                values["updated_at"] = now()
+                existing = db.execute(
+                    "select 1 from extracts where source_id = ? and sha256 = ?", (source_id, sha256)
+                ).fetchone()
+                if existing:
+                    assignments = ", ".join(f"{k} = ?" for k in values)
+                    db.execute(
+                        f"update extracts set {assignments} where source_id = ? and sha256 = ?",  # noqa: S608 - keys are ours
+                        (*values.values(), source_id, sha256),
+                    )
+                else:
+                    columns = ", ".join(["source_id", "sha256", *values])
+                    marks = ", ".join("?" for _ in range(len(values) + 2))
+                    db.execute(f"insert into extracts ({columns}) values ({marks})",  # noqa: S608
+                               (source_id, sha256, *values.values()))
 
     def extract(self, source_id: str, sha256: str) -> dict[str, Any] | None:
         with self._connect() as db:

@@ -228,8 +228,12 @@ class BatchConnection:
             self._warehouse = Warehouse(self.settings, raw_of=self.raw_of)
         return self._warehouse
 
+    def others_waiting(self) -> bool:
+        """Another process is queued for the file this batch holds open."""
+        return self._warehouse is not None and self._warehouse.others_waiting()
+
     def hand_over_if_wanted(self) -> None:
-        if self._warehouse is not None and self._warehouse.others_waiting():
+        if self.others_waiting():
             self.close()
 
     def close(self) -> None:

@@ -10,6 +10,7 @@ older ones; staging picks the latest vintage.
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
@@ -64,6 +65,17 @@ def prepare(table: pd.DataFrame, *, sha256: str, vintage: str, layout: str, file
     return frame
 
 
+@dataclass(frozen=True)
+class Extract:
+    """One extract's rows and lineage, as :func:`load_extracts` stores them."""
+
+    table: pd.DataFrame
+    sha256: str
+    vintage: str
+    layout: str
+    file_name: str
+
+
 def load_extract(
     warehouse: Warehouse,
     source_id: str,
@@ -75,8 +87,23 @@ def load_extract(
     file_name: str,
 ) -> int:
     """Replace this extract's rows in ``raw.<source_id>``; returns the number of rows loaded."""
-    frame = prepare(table, sha256=sha256, vintage=vintage, layout=layout, file_name=file_name)
-    types = {column: _sql_type(table[column].dtype) for column in table.columns} | LINEAGE_COLUMNS
+    return load_extracts(warehouse, source_id, [Extract(table, sha256, vintage, layout, file_name)])[0]
+
+
+def load_extracts(warehouse: Warehouse, source_id: str, extracts: list[Extract]) -> list[int]:
+    """Replace each extract's rows in ``raw.<source_id>``, all in one transaction; returns the number of
+    rows each loaded.
+
+    A backfill loads its files in groups: one transaction, one delete and one insert per table shape
+    cost about what one extract's did, where the Friends and Family Test's 420 small files took 6-8 s
+    loaded one transaction each and 1 s in groups of 50 (benchmarks/FINDINGS.md, section 21). Each
+    extract is still replaced whole, so loading a file twice, alone or in a group, changes nothing.
+    """
+    if not extracts:
+        return []
+    frames = [prepare(e.table, sha256=e.sha256, vintage=e.vintage, layout=e.layout, file_name=e.file_name)
+              for e in extracts]
+    types = {column: _sql_type(dtype) for e in extracts for column, dtype in e.table.dtypes.items()} | LINEAGE_COLUMNS
     known = warehouse.raw_columns.get(source_id, set())
     with warehouse.transaction():
         if not types.keys() <= known:  # the batch's first extract, or a layout with a new column
@@ -89,10 +116,20 @@ def load_extract(
                 if name not in present:
                     warehouse.execute(f'alter table {RAW_SCHEMA}."{source_id}" add column "{name}" {kind}')
             known = present | types.keys()
-        warehouse.execute(f'delete from {RAW_SCHEMA}."{source_id}" where extract_sha256 = ?', [sha256])
-        warehouse.insert(RAW_SCHEMA, source_id, frame)
+        warehouse.execute(f'delete from {RAW_SCHEMA}."{source_id}" where extract_sha256 in '
+                          f'({", ".join("?" for _ in extracts)})', [e.sha256 for e in extracts])
+        for shape in _same_shapes(frames):
+            warehouse.insert(RAW_SCHEMA, source_id, shape[0] if len(shape) == 1 else pd.concat(shape, ignore_index=True))
     warehouse.raw_columns[source_id] = known  # committed
-    return len(frame)
+    return [len(frame) for frame in frames]
+
+
+def _same_shapes(frames: list[pd.DataFrame]) -> list[list[pd.DataFrame]]:
+    """The frames grouped by their columns and dtypes: stacked, each group keeps its columns' types."""
+    groups: dict[tuple[tuple[str, str], ...], list[pd.DataFrame]] = {}
+    for frame in frames:
+        groups.setdefault(tuple((str(name), str(dtype)) for name, dtype in frame.dtypes.items()), []).append(frame)
+    return list(groups.values())
 
 
 # Columns of the reference (ODS) raw tables; observation sources use OBSERVATION_COLUMNS.

@@ -8,7 +8,7 @@ import pytest
 from conftest import empty_warehouse
 
 from pipelines.warehouse.connection import connect
-from pipelines.warehouse.loader import load_extract
+from pipelines.warehouse.loader import Extract, load_extract, load_extracts
 
 TARGETS = ["duckdb", pytest.param("postgres", marks=pytest.mark.postgres)]
 
@@ -54,6 +54,28 @@ def test_a_column_added_by_a_load_that_failed_is_added_again_by_the_next(tmp_pat
 
     assert rows["extract_sha256"].str[0].tolist() == ["a", "c"]
     assert rows["breakdown"].tolist()[1] == "all"
+
+
+@pytest.mark.parametrize("target", TARGETS)
+def test_extracts_loaded_as_a_group_replace_each_ones_rows_whatever_their_columns(tmp_path, target):
+    """A backfill loads its files in groups (one transaction): each extract is replaced whole, one
+    loaded before is not doubled, and extracts of different columns in one group keep their values."""
+    narrow = pd.DataFrame({"org_code": ["RC9", "RD8"], "value": [91.5, 88.0]})
+    wide = pd.DataFrame({"org_code": ["RC9"], "value": [70.0], "breakdown": ["all"]})
+    with empty_warehouse(target, tmp_path) as settings, connect(settings, raw_of="fft") as warehouse:
+        _load(warehouse, narrow, "a" * 64)
+        counts = load_extracts(warehouse, "fft", [
+            Extract(narrow, "a" * 64, "2025-10", "ae", "a.xlsx"),  # loaded before: replaced
+            Extract(narrow.assign(value=[1.0, 2.0]), "b" * 64, "2025-11", "ae", "b.xlsx"),
+            Extract(wide, "c" * 64, "2025-12", "ae", "c.xlsx"),
+        ])
+        rows = warehouse.query('select extract_sha256, file_name, org_code, value, breakdown from raw."fft" order by 1, 3')
+
+    assert counts == [2, 2, 1]
+    assert rows["extract_sha256"].str[0].tolist() == ["a", "a", "b", "b", "c"]
+    assert rows["value"].tolist() == [91.5, 88.0, 1.0, 2.0, 70.0]
+    assert rows["file_name"].tolist() == ["a.xlsx", "a.xlsx", "b.xlsx", "b.xlsx", "c.xlsx"]
+    assert rows["breakdown"].isna().tolist() == [True, True, True, True, False]
 
 
 def test_raw_tables_an_earlier_version_kept_in_the_warehouse_file_move_to_their_sources_files(tmp_path):

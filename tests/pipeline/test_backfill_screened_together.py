@@ -41,11 +41,12 @@ def screened(monkeypatch):
     seen: dict[str, dict[int, object]] = {}
     real = ingest.check_extract
 
-    def recorded(spec, parsed, file_name, period, ledger, settings, docs_dir=None, screened=None):
+    def recorded(spec, parsed, file_name, period, ledger, settings, docs_dir=None, screened=None, queued=None):
         if docs_dir is None:
             assert file_name not in seen, f"{file_name} validated twice"
             seen[file_name] = screened.settled if screened else {}
-        return real(spec, parsed, file_name, period, ledger, settings, docs_dir=docs_dir, screened=screened)
+        return real(spec, parsed, file_name, period, ledger, settings, docs_dir=docs_dir, screened=screened,
+                    queued=queued)
 
     monkeypatch.setattr(ingest, "check_extract", recorded)
     return seen
