@@ -56,7 +56,7 @@ def test_a_bad_row_quarantines_its_month_alone_and_the_rest_of_the_backfill_load
                                                                                   monkeypatch):
     from pipelines.ingest import ExtractRejected, ingest_source
     from pipelines.validation import suites
-    from pipelines.validation.suites import is_row_wise, load_suite
+    from pipelines.validation.suites import load_suite, stacked_form
 
     prepared: list[int] = []  # the rows of each table prepared for the checks
     real_prepare = suites.prepare_frame
@@ -78,12 +78,12 @@ def test_a_bad_row_quarantines_its_month_alone_and_the_rest_of_the_backfill_load
     assert "1 values not between 0.0 and 100.0 (rows where unit is percent) in column 'value'" in message
     assert "e.g. row=4, org_code=" in message  # the file's own line: the header is line 1
 
-    # Screened together: every file, the bad month included, had every row-wise check settled by its
-    # batch's screen; the two checks the bad month failed were shared out by row, so that month's
-    # finding above names its own row and no file ran a row-wise check again.
+    # Screened together: every file, the bad month included, had every row-wise check and its
+    # uniqueness settled by its batch's screen; the two checks the bad month failed were shared out by
+    # row, so that month's finding above names its own row and no file ran a row-wise check again.
     suite = load_suite(SOURCE, "org_monthly")["expectations"]
     row_wise = {position for position, expectation in enumerate(suite)  # ODS is not loaded: no known codes
-                if is_row_wise(expectation) and not expectation["meta"].get("requires")}
+                if stacked_form(expectation) is not None and not expectation["meta"].get("requires")}
     assert len(screened) == 11 and site in screened  # the newest month was validated with its Data Docs
     assert all(set(settled) == row_wise for settled in screened.values())
     failed = {suite[position]["kwargs"]["column"] for position, result in screened[site].items() if result}

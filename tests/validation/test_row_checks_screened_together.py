@@ -14,11 +14,13 @@ import pytest
 
 from pipelines.sources.catalogue import get_source
 from pipelines.validation.suites import (
+    STACKED_EXTRACT,
     is_row_wise,
     load_suite,
     prepare_frame,
     same_shape,
     screen_row_checks_together,
+    stacked_form,
     validate,
 )
 
@@ -117,7 +119,7 @@ def test_screened_together_each_extract_gets_the_findings_it_gets_alone(tables, 
 def test_a_batch_that_passes_settles_every_row_check_and_a_failed_check_gives_each_extract_its_own_rows(tables):
     frames = [table for _, table in tables]
     suite = load_suite(SOURCE, LAYOUT)["expectations"]
-    row_wise = {position for position, expectation in enumerate(suite) if is_row_wise(expectation)}
+    row_wise = {position for position, expectation in enumerate(suite) if stacked_form(expectation) is not None}
     parameters = _parameters(frames, 0)
     assert len(row_wise) > len(suite) / 2  # most of a suite: what the screen saves
 
@@ -134,6 +136,22 @@ def test_a_batch_that_passes_settles_every_row_check_and_a_failed_check_gives_ea
         ("expect_column_values_to_be_in_set", "suppression_token")]
     assert together[2].settled[failed.pop()]["unexpected_index_list"] == [_first(frames[2])]  # its own numbering
     assert not any(result for number in (0, 1, 3) for result in together[number].settled.values())
+
+
+def test_a_row_repeated_within_one_extract_is_settled_by_the_screen_at_that_extracts_own_rows(tables):
+    frames = [table for _, table in tables]
+    suite = load_suite(SOURCE, LAYOUT)["expectations"]
+    unique = next(position for position, expectation in enumerate(suite)
+                  if expectation["type"] == "expect_compound_columns_to_be_unique")
+    frames[2] = _duplicate_a_row(frames[2])
+
+    together = screen_row_checks_together([prepare_frame(f) for f in frames], source_id=SOURCE, layout=LAYOUT,
+                                          parameters=_parameters(frames, 0))
+
+    assert [own.settled[unique] is None for own in together] == [True, True, False, True]
+    result = together[2].settled[unique]
+    assert result["unexpected_index_list"] == [0, len(frames[2]) - 1]
+    assert result["expectation_config"]["kwargs"]["column_list"] == suite[unique]["kwargs"]["column_list"]
 
 
 def test_rows_repeated_across_extracts_are_not_duplicates_within_either(tables):
@@ -190,6 +208,21 @@ def test_only_checks_of_each_row_on_its_own_are_screened_together():
     mostly = {"type": "expect_column_values_to_not_be_null", "kwargs": {"column": "value", "mostly": 0.9},
               "meta": {}}
     assert not is_row_wise(mostly)
+
+
+def test_of_the_checks_of_an_extract_as_a_whole_only_uniqueness_is_screened_together_keyed_by_extract():
+    from pipelines.sources.catalogue import SOURCES
+
+    for spec in SOURCES:
+        for layout in spec.layouts:
+            for expectation in load_suite(spec.id, layout)["expectations"]:
+                stacked = stacked_form(expectation)
+                if is_row_wise(expectation):
+                    assert stacked is expectation
+                elif expectation["type"] == "expect_compound_columns_to_be_unique":
+                    assert stacked["kwargs"]["column_list"] == [*expectation["kwargs"]["column_list"], STACKED_EXTRACT]
+                else:
+                    assert stacked is None, (spec.id, layout, expectation["type"])
 
 
 def test_a_check_the_extract_skips_is_not_reported_from_the_screen(tables):
