@@ -121,7 +121,11 @@ class Disclosure:
 @dataclass(frozen=True)
 class Validation:
     row_count_tolerance: float
-    batch_files: int = 60  # files one validate_and_load task checks and loads (one database connection)
+    #: Files one validate_and_load task checks and loads (one database connection). The batches of a
+    #: source run one at a time (the writer pool has one slot), and each repeats its screens, its
+    #: connection and its newest file's Data Docs: a five-year FFT history in batches of 60 took 4-11 s
+    #: longer than in one (benchmarks/FINDINGS.md, section 21).
+    batch_files: int = 500
 
 
 @dataclass(frozen=True)

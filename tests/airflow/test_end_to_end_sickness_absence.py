@@ -115,6 +115,31 @@ def test_a_corrupted_month_between_good_ones_is_quarantined_and_latest_stays(air
     assert len(quarantine) == 1 and next(quarantine[0].glob("*.csv")).read_bytes() == corrupt
 
 
+def test_a_backfill_larger_than_a_batch_is_mapped_over_batches_that_each_load_their_files(
+        airflow_run, airflow_env, publisher, settings_env):
+    """A year of synthetic months in batches of five: three mapped validate_and_load task instances,
+    one after another (the writer pool has one slot), every month loaded once."""
+    import sqlite3
+
+    from pipelines.ledger import Ledger
+    from pipelines.synthetic.site import build_site
+    from pipelines.synthetic.world import World
+
+    _, root, _ = publisher
+    written = build_site(World(years=1), root, sources=["sickness_absence"], progress=lambda _: None)
+    airflow_env["CULTURE_OUTCOMES_VALIDATION_BATCH_FILES"] = "5"
+
+    airflow_run("dags", "test", "ingest_sickness_absence")
+
+    database = Path(airflow_env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"].removeprefix("sqlite:///"))
+    with sqlite3.connect(database) as db:
+        mapped = db.execute("select map_index, state from task_instance where dag_id = 'ingest_sickness_absence' "
+                            "and task_id = 'validate_and_load' order by map_index").fetchall()
+    assert mapped == [(0, "success"), (1, "success"), (2, "success")]
+    loaded = Ledger(settings_env().paths.state).extracts("sickness_absence", status="loaded")
+    assert sorted(extract["file_name"] for extract in loaded) == sorted(path.name for path in written["sickness_absence"])
+
+
 def test_one_airflow_process_runs_ingest_transform_and_publish_in_turn(airflow_run, airflow_env, publisher,
                                                                        settings_env, tmp_path):
     # What `culture-outcomes demo` and the benchmarks run: every DAG forked from one warm Airflow
