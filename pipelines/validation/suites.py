@@ -188,11 +188,13 @@ def prepare_frame(table: pd.DataFrame, successors: dict[str, str] | None = None)
         derived["rate_discrepancy"] = np.full(len(table), np.nan)
     if value is not None and unit_codes is not None:
         # Range checks per unit read these instead of a GX row_condition: pandas parses a query
-        # string on every run, which cost more than all the other checks of a file together.
-        missing = np.isnan(value)
+        # string on every run, which cost more than all the other checks of a file together. NumPy
+        # floats, NaN where the row has no value of the unit (a null to GX, as pd.NA is): GX's range
+        # check took 15 times as long over pandas' masked floats (0.13 s against 0.009 s over
+        # 229,000 staff-in-post rows, most of them counts).
         for column, wanted in VALUE_BY_UNIT.items():
             in_unit = np.isin(unit_codes, [code for code, name in enumerate(units) if name in wanted])
-            derived[column] = pd.arrays.FloatingArray(np.where(in_unit, value, 0.0), missing | ~in_unit)
+            derived[column] = np.where(in_unit, value, np.nan)
     if "period_start" in columns:
         # pandas' max, which passes over a missing period (NumPy's would be missing, and mark no row).
         derived["in_newest_period"] = (table["period_start"] == table["period_start"].max()).to_numpy(dtype="int64")
