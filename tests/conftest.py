@@ -78,3 +78,19 @@ def publisher(publisher_site, monkeypatch):
         monkeypatch.setenv("CULTURE_OUTCOMES_PUBLISHER_BASE_URL", url)
         monkeypatch.setenv("CULTURE_OUTCOMES_PUBLISHER_BACKOFF_SECONDS", "0.01")
         yield url, root, add_sickness
+
+
+@pytest.fixture
+def synthetic_year(publisher):
+    """Write a year of the synthetic publisher's files for the sources named onto the local publisher
+    (served on 127.0.0.1); returns each source's files."""
+    from pipelines.synthetic.site import build_site
+    from pipelines.synthetic.world import World
+
+    _, root, _ = publisher
+
+    def write(*sources: str, years: int = 1) -> dict[str, list[Path]]:
+        return build_site(World(years=years), root, sources=list(sources), progress=lambda _: None)
+
+    return write
+

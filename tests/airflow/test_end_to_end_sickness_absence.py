@@ -116,17 +116,14 @@ def test_a_corrupted_month_between_good_ones_is_quarantined_and_latest_stays(air
 
 
 def test_a_backfill_larger_than_a_batch_is_mapped_over_batches_that_each_load_their_files(
-        airflow_run, airflow_env, publisher, settings_env):
+        airflow_run, airflow_env, synthetic_year, settings_env):
     """A year of synthetic months in batches of five: three mapped validate_and_load task instances,
     one after another (the writer pool has one slot), every month loaded once."""
     import sqlite3
 
     from pipelines.ledger import Ledger
-    from pipelines.synthetic.site import build_site
-    from pipelines.synthetic.world import World
 
-    _, root, _ = publisher
-    written = build_site(World(years=1), root, sources=["sickness_absence"], progress=lambda _: None)
+    written = synthetic_year("sickness_absence")
     airflow_env["CULTURE_OUTCOMES_VALIDATION_BATCH_FILES"] = "5"
 
     airflow_run("dags", "test", "ingest_sickness_absence")

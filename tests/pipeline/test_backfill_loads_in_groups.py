@@ -9,16 +9,9 @@ SOURCE = "sickness_absence"
 
 
 @pytest.fixture
-def site(tmp_path, monkeypatch):
-    """A year of synthetic monthly sickness absence files on a local publisher."""
-    from pipelines.publisher_server import serve
-    from pipelines.synthetic.site import build_site
-    from pipelines.synthetic.world import World
-
-    build_site(World(years=1), tmp_path / "site", sources=[SOURCE], progress=lambda _: None)
-    with serve(tmp_path / "site") as url:
-        monkeypatch.setenv("CULTURE_OUTCOMES_PUBLISHER_BASE_URL", url)
-        yield
+def site(synthetic_year):
+    """A year of synthetic monthly sickness absence files on the local publisher."""
+    synthetic_year(SOURCE)
 
 
 def _landed(settings) -> list[dict]:

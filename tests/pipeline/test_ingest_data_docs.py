@@ -9,16 +9,9 @@ SOURCE = "sickness_absence"
 
 
 @pytest.fixture
-def site(tmp_path, monkeypatch):
-    """A year of synthetic monthly sickness absence files on a local publisher."""
-    from pipelines.publisher_server import serve
-    from pipelines.synthetic.site import build_site
-    from pipelines.synthetic.world import World
-
-    build_site(World(years=1), tmp_path / "site", sources=[SOURCE], progress=lambda _: None)
-    with serve(tmp_path / "site") as url:
-        monkeypatch.setenv("CULTURE_OUTCOMES_PUBLISHER_BASE_URL", url)
-        yield
+def site(synthetic_year):
+    """A year of synthetic monthly sickness absence files on the local publisher."""
+    synthetic_year(SOURCE)
 
 
 @pytest.fixture
@@ -87,20 +80,15 @@ def test_an_older_month_loaded_late_gets_no_report_and_the_newest_keeps_its_own(
     assert _docs_of_newest(settings) == (newest, report) and report.is_file()
 
 
-def test_a_file_whose_name_states_no_period_is_validated_once_with_its_data_docs(tmp_path, monkeypatch,
-                                                                                settings_env, validations):
+def test_a_file_whose_name_states_no_period_is_validated_once_with_its_data_docs(synthetic_year, settings_env,
+                                                                                validations):
     """The ODS files (etr.csv): no period in the name to guess from, so the vintage decides once parsed;
     before, each new ODS file was validated a second time for its report."""
     from pipelines.ingest import ingest_source
-    from pipelines.publisher_server import serve
-    from pipelines.synthetic.site import build_site
-    from pipelines.synthetic.world import World
 
-    build_site(World(years=1), tmp_path / "site", sources=["ods_trusts"], progress=lambda _: None)
-    with serve(tmp_path / "site") as url:
-        monkeypatch.setenv("CULTURE_OUTCOMES_PUBLISHER_BASE_URL", url)
-        settings = settings_env()
-        outcomes = ingest_source("ods_trusts", settings, progress=lambda _: None)
+    synthetic_year("ods_trusts")
+    settings = settings_env()
+    outcomes = ingest_source("ods_trusts", settings, progress=lambda _: None)
 
     assert [o.status for o in outcomes] == ["loaded"]
     assert validations == [(outcomes[0].file_name, True)]

@@ -14,13 +14,8 @@ from pipelines.ingest import ExtractRejected, Outcome, ingest_source, newest_per
 
 
 @pytest.fixture
-def survey_site(publisher, settings_env):
-    from pipelines.synthetic.site import build_site
-    from pipelines.synthetic.world import World
-
-    _, root, _ = publisher
-    written = build_site(World(years=5), root, sources=["staff_survey_benchmark"], progress=lambda _: None)
-    return written["staff_survey_benchmark"]
+def survey_site(synthetic_year):
+    return synthetic_year("staff_survey_benchmark", years=5)["staff_survey_benchmark"]
 
 
 def test_restated_workbooks_that_grow_with_history_all_load(survey_site, settings_env):
