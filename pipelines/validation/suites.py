@@ -223,7 +223,7 @@ def _per_unit(codes: np.ndarray, units: Any, lookup: dict[str, float]) -> np.nda
 @dataclass(frozen=True)
 class ScreenedTogether:
     """What the screen of a batch's extracts stacked (:func:`screen_row_checks_together`) settled for
-    one of them: the table as :func:`prepare_frame` made it, and for each row-wise check settled (its
+    one of them: the table as :func:`prepare_frame` made it, and for each check it settled (its
     position in the suite) None where the table passed it, else the check's result on the table's
     own rows (its offending rows, counted and indexed as the table's)."""
 
@@ -355,8 +355,8 @@ def screen_row_checks_together(
     suite_doc = load_suite(source_id, layout)
     values = {k: v for k, v in parameters.items() if k in BATCH_PARAMETERS and v is not None}
     original = suite_doc["expectations"]
-    checks = {position: stacked for position, expectation in enumerate(original)
-              if (stacked := stacked_form(expectation)) is not None
+    checks = {position: form for position, expectation in enumerate(original)
+              if (form := stacked_form(expectation)) is not None
               and all(values.get(p) is not None for p in expectation["meta"].get("requires", []))}
     stacked = pd.concat(prepared, ignore_index=True)
     stacked[STACKED_EXTRACT] = np.repeat(np.arange(len(prepared)), [len(table) for table in prepared])
