@@ -337,8 +337,7 @@ def load_passed(target: Warehouse, passed: list[Passed], settings: Settings) -> 
     for item in passed:
         for name, content in item.reference_state.items():
             (settings.paths.state / name).write_text(json.dumps(content), encoding="utf-8")
-    Ledger(settings.paths.state).record_extracts(
-        source_id, {item.landed.sha256: {**item.ledger_fields, "row_count": count} for item, count in zip(passed, rows, strict=True)})
+    Ledger(settings.paths.state).record_extracts(source_id, {item.landed.sha256: item.ledger_fields for item in passed})
     outcomes = []
     for item, count in zip(passed, rows, strict=True):
         warnings = tuple(f["message"] for f in item.findings if f["severity"] == "warning")

@@ -51,6 +51,8 @@ create table if not exists quarantine_releases (
 
 # Columns added after the first release, with their types: older ledgers gain them on open.
 _ADDED_COLUMNS = {"newest_period_rows": "integer"}
+#: Ledger files whose schema this process has made sure of.
+_SCHEMA_READY: set[Path] = set()
 
 
 def now() -> str:
@@ -62,6 +64,10 @@ class Ledger:
 
     def __init__(self, state_dir: Path) -> None:
         self.path = state_dir / "ledger.sqlite"
+        # The schema is made (and an older ledger's columns added) once per file and process: a backfill
+        # opens the ledger for every file it fetches and checks, hundreds of times.
+        if self.path in _SCHEMA_READY and self.path.exists():
+            return
         state_dir.mkdir(parents=True, exist_ok=True)
         with self._connect() as db:
             db.executescript(_SCHEMA)
@@ -69,6 +75,7 @@ class Ledger:
             for name, kind in _ADDED_COLUMNS.items():
                 if name not in columns:  # a ledger written by an earlier version
                     db.execute(f"alter table extracts add column {name} {kind}")
+        _SCHEMA_READY.add(self.path)
 
     @contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:

@@ -110,3 +110,4 @@ def test_a_files_volume_baseline_is_the_latest_before_its_vintage_loaded_or_wait
     assert previous_extract({"vintage": "2025-09"}, waiting, None) == {"vintage": "2025-09"}
     assert previous_extract(loaded, [{"vintage": None, "row_count": 1}], None) is loaded  # no vintage sorts first
     assert previous_extract({"vintage": None}, [{"vintage": None, "row_count": 1}], None)["row_count"] == 1
+
