@@ -20,9 +20,10 @@ import contextlib
 import os
 import signal
 import sys
+import threading
 from collections.abc import Callable, Mapping, Sequence
 
-__all__ = ["EXIT_ERROR", "run_dbt_in_fork"]
+__all__ = ["EXIT_ERROR", "DbtHeldInFork", "run_dbt_in_fork"]
 
 #: Exit status of the ``dbt`` command: 0 success, 1 a node failed, 2 dbt could not run.
 EXIT_ERROR = 2
@@ -35,12 +36,7 @@ def run_dbt_in_fork(args: Sequence[str], env: Mapping[str, str], cwd: str,
     ``env`` replaces the child's environment (as ``subprocess`` would); ``on_start`` is told the
     child's pid (its process group), for a caller that may have to stop it.
     """
-    reads, writes = os.pipe()
-    child = os.fork()
-    if child == 0:  # pragma: no cover - the child's coverage is not collected; the tests check its effects
-        os.close(reads)
-        os._exit(_child(args, env, cwd, writes))
-    os.close(writes)
+    child, reads = _fork(args, env, cwd, go=None)
     try:
         if on_start is not None:
             on_start(child)
@@ -48,10 +44,93 @@ def run_dbt_in_fork(args: Sequence[str], env: Mapping[str, str], cwd: str,
             for line in output:
                 on_line(line.rstrip("\n"))
     except BaseException:  # the caller stopped reading (an error, a kill): dbt must not run on unseen
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(child, signal.SIGTERM)
-        os.waitpid(child, 0)
+        _stop(child)
         raise
+    return _reap(child)
+
+
+class DbtHeldInFork:
+    """``dbt <args>`` in a child forked now and held until :meth:`release`, then run while the caller
+    goes on; :meth:`wait` gives its exit status, :attr:`lines` its output.
+
+    Why held: a fork is safe only while no other thread of this process holds a lock the child may
+    need, so a caller that will soon start threads (a pool of worker processes has its own) forks
+    first and lets dbt run later, once what dbt must not see begin (a DuckDB file dbt opens for
+    writing, which no other process may then open) is over. A child never released runs nothing:
+    it exits when :meth:`stop` ends it or this process closes its end of the signal.
+    """
+
+    def __init__(self, args: Sequence[str], env: Mapping[str, str], cwd: str) -> None:
+        go_reads, self._go = os.pipe()
+        self.pid, reads = _fork(args, env, cwd, go=(go_reads, self._go))
+        os.close(go_reads)
+        self.lines: list[str] = []
+        self._output = os.fdopen(reads, "r", encoding="utf-8", errors="backslashreplace")
+        self._reader: threading.Thread | None = None
+        self._code: int | None = None
+
+    def release(self) -> None:
+        """Let dbt run; its output is collected by a thread meanwhile (so it never waits on a full pipe)."""
+        self._reader = threading.Thread(target=self._collect, name="dbt-output", daemon=True)
+        self._reader.start()
+        os.write(self._go, b"1")
+        os.close(self._go)
+
+    def _collect(self) -> None:
+        with self._output:
+            self.lines.extend(line.rstrip("\n") for line in self._output)
+
+    def wait(self) -> int:
+        """dbt's exit status, once it has ended (run only after :meth:`release`)."""
+        if self._code is None:
+            if self._reader is None:
+                raise RuntimeError("the dbt child was never released: it has nothing to wait for")
+            self._reader.join()
+            self._code = _reap(self.pid)
+        return self._code
+
+    def stop(self) -> None:
+        """End the child whatever it is doing (held or running) and reap it; nothing if it has ended."""
+        if self._code is not None:
+            return
+        _stop(self.pid)
+        self._code = EXIT_ERROR
+        if self._reader is None:
+            os.close(self._go)
+            self._output.close()
+        else:
+            self._reader.join()
+
+
+def _fork(args: Sequence[str], env: Mapping[str, str], cwd: str,
+          go: tuple[int, int] | None) -> tuple[int, int]:
+    """A child that runs ``dbt <args>`` (once a byte arrives on the pipe ``go``, when given: its read
+    and write ends); its pid and the read end of its output."""
+    reads, writes = os.pipe()
+    child = os.fork()
+    if child == 0:  # pragma: no cover - the child's coverage is not collected; the tests check its effects
+        os.close(reads)
+        if go is not None:
+            os.close(go[1])
+            if os.read(go[0], 1) != b"1":  # the parent let go without releasing it
+                os._exit(EXIT_ERROR)
+            os.close(go[0])
+        os._exit(_child(args, env, cwd, writes))
+    os.close(writes)
+    return child, reads
+
+
+def _stop(child: int) -> None:
+    """Stop the child's process group and reap it: no dbt left running, no zombie."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(child, signal.SIGTERM)
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(child, signal.SIGTERM)  # still held: it has not made its own group yet
+    with contextlib.suppress(ChildProcessError):
+        os.waitpid(child, 0)
+
+
+def _reap(child: int) -> int:
     _, status = os.waitpid(child, 0)
     return os.waitstatus_to_exitcode(status)
 

@@ -13,6 +13,7 @@ import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -64,21 +65,34 @@ def dbt_vars(settings: Settings) -> dict[str, object]:
     }
 
 
-def run_dbt(settings: Settings, *args: str, target_path: Path | None = None) -> subprocess.CompletedProcess:
-    """Run a dbt command against the configured warehouse; raise with dbt's output when it fails."""
-    command = [
-        str(Path(sys.executable).with_name("dbt")), *args,
-        "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR),
+def dbt_arguments(settings: Settings, *args: str, target_path: Path | None = None) -> list[str]:
+    """``dbt``'s arguments for the command ``args`` against the configured warehouse."""
+    arguments = [
+        *args, "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR),
         "--profile", DBT_PROFILE, "--target", settings.warehouse.target, "--vars", json.dumps(dbt_vars(settings)),
     ]
     if target_path is not None:
-        command += ["--target-path", str(target_path)]
-    result = subprocess.run(
-        command, env={**os.environ, **dbt_env(settings)}, cwd=DBT_PROJECT_DIR, capture_output=True, text=True
-    )
+        arguments += ["--target-path", str(target_path)]
+    return arguments
+
+
+def dbt_process_env(settings: Settings) -> dict[str, str]:
+    """The environment a dbt command runs in: this process's, with what profiles.yml reads."""
+    return {**os.environ, **dbt_env(settings)}
+
+
+def dbt_failure(settings: Settings, args: Sequence[str], output: str) -> str:
+    """What the analyst reads when a dbt command failed: the command, the warehouse, dbt's last lines."""
+    tail = "\n".join(output.splitlines()[-40:])
+    return f"dbt {' '.join(args)} failed on the {settings.warehouse.target} warehouse:\n{tail}"
+
+
+def run_dbt(settings: Settings, *args: str, target_path: Path | None = None) -> subprocess.CompletedProcess:
+    """Run a dbt command against the configured warehouse; raise with dbt's output when it fails."""
+    command = [str(Path(sys.executable).with_name("dbt")), *dbt_arguments(settings, *args, target_path=target_path)]
+    result = subprocess.run(command, env=dbt_process_env(settings), cwd=DBT_PROJECT_DIR, capture_output=True, text=True)
     if result.returncode != 0:
-        tail = "\n".join((result.stdout + result.stderr).splitlines()[-40:])
-        raise RuntimeError(f"dbt {' '.join(args)} failed on the {settings.warehouse.target} warehouse:\n{tail}")
+        raise RuntimeError(dbt_failure(settings, args, result.stdout + result.stderr))
     return result
 
 

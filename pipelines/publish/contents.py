@@ -10,7 +10,8 @@
    thread (their PDFs printed by Chromium) while this thread makes 6:
 6. BI (:mod:`.bi`): ``bi/culture_outcomes.duckdb`` (read-only snapshot of ``marts`` and
    ``benchmarks``) and ``bi/parquet/<schema>.<table>.parquet``, read back in turn.
-7. Documentation: ``docs/dbt/`` (``dbt docs generate``: index.html, manifest.json, catalog.json)
+7. Documentation: ``docs/dbt/`` (``dbt docs generate``: index.html, manifest.json, catalog.json;
+   generated, when it must be, while 2-4 run: :class:`DbtDocs`)
    and ``docs/validation/`` (the Great Expectations Data Docs of the latest loaded extract of
    each source, when present). The check ends proving every CSV, Parquet, XLSX and DuckDB file
    of the release was read back (the packs and docs hold none).
@@ -160,17 +161,19 @@ def write_release_contents(settings: Settings, folder: Path, progress: Callable[
     # thread starts (pipelines.parallel.forked_workers), and before the national table is read, since
     # a fork shares its parent's memory only until either writes to it and this process writes to
     # every object it touches (reference counts). What they work on is sent to them.
-    with forked_workers(settings.publishing.workers) as workers:
-        return _write_contents(settings, folder, progress, reference, workers)
+    # dbt's child for the docs is forked before them, for the same reason (DbtDocs).
+    with DbtDocs(settings, progress) as docs, forked_workers(settings.publishing.workers) as workers:
+        return _write_contents(settings, folder, progress, reference, workers, docs)
 
 
 def _write_contents(settings: Settings, folder: Path, progress: Callable[[str], Any], reference: dict[str, Any],
-                    workers: Workers) -> dict[str, Any]:
+                    workers: Workers, docs: DbtDocs) -> dict[str, Any]:
     from pipelines.benchmark.schema import COLUMNS
     from pipelines.publish import bi, disclosure, extracts
 
     started = time.perf_counter()
     sources = read_sources(settings)
+    docs.start()  # the warehouse has been read: dbt may hold it until docs.wait(), before the BI snapshot
     metrics, methods = sources.metrics, sources.methods
     rules = disclosure.disclosure_rules(settings.disclosure, metrics)
     table, disclosed = disclosure.disclose_benchmark_table(sources.table, rules)
@@ -227,14 +230,15 @@ def _write_contents(settings: Settings, folder: Path, progress: Callable[[str], 
     # the packs nor the docs hold a table: the check proves none escaped it.
     check = disclosure.ReleaseReadBack(folder, rules, workers)
     check.read_new()
+    docs.wait()
     with ThreadPoolExecutor(1) as printer:
         printing = printer.submit(write_pack_files, settings, table, folder, reference, progress,
                                   associations=sources.associations)
         bi_info = bi.write_bi_snapshot(settings, folder, table, rules, reference, progress)
         check.read_new(excluding=BESIDE_CHECK)
         packs = printing.result()
-    docs = {"dbt": write_dbt_docs(settings, folder, progress), "validation": copy_validation_docs(settings, folder)}
-    progress(f"docs: {docs['dbt']['path']}, validation reports: {len(docs['validation']['extracts'])}")
+    shipped = {"dbt": docs.copy_into(folder), "validation": copy_validation_docs(settings, folder)}
+    progress(f"docs: {shipped['dbt']['path']}, validation reports: {len(shipped['validation']['extracts'])}")
     checked = check.result()
     progress(f"disclosure check: {checked['files_checked']} files read back, nothing below a threshold")
     postgres = None
@@ -268,7 +272,7 @@ def _write_contents(settings: Settings, folder: Path, progress: Callable[[str], 
             },
             "bi": {key: value for key, value in bi_info.items() if key != "disclosure"} | {"postgres": postgres},
             "packs": packs,
-            "docs": docs,
+            "docs": shipped,
             "build_seconds": round(time.perf_counter() - started, 1),
         },
     }
@@ -312,47 +316,90 @@ def write_pack_files(settings: Settings, table: pd.DataFrame, folder: Path, refe
     return {"status": "written", "files": files, "pdf": PACK_PDF and any(f.endswith(".pdf") for f in files)}
 
 
-def write_dbt_docs(settings: Settings, folder: Path, progress: Callable[[str], Any]) -> dict[str, Any]:
-    """The dbt docs site (index.html, manifest.json, catalog.json) in ``docs/dbt``.
+class DbtDocs:
+    """A release's dbt docs site (index.html, manifest.json, catalog.json, in ``docs/dbt``).
 
-    ``dbt docs generate`` starts dbt and reads every relation's columns, the slowest part of a
-    routine release, yet its output changes only with the dbt project, the variables and the
-    warehouse's columns. So the site is kept under ``state/dbt_docs/<fingerprint of those>`` and
-    generated again only when one of them changed.
+    ``dbt docs generate`` starts dbt and reads every relation's columns, yet its output changes only
+    with the dbt project, the variables and the warehouse's columns. So the site is kept under
+    ``state/dbt_docs/<fingerprint of those>`` and generated again only when one of them changed.
+
+    When it must be generated, dbt runs in a fork of this process (with dbt already imported, as the
+    DAG runner's tasks have it) while the release goes on, instead of after everything else as it
+    did (4.4 s of a first release's 20 s; benchmarks/FINDINGS.md, section 22). The child is forked
+    when this is made, before the release starts its worker processes and threads, and runs from
+    :meth:`start` (the release has read the warehouse by then: on DuckDB, dbt holds the file for
+    writing while it runs, and no other process can open it) to :meth:`wait` (before the BI
+    snapshot reads the warehouse again). A context manager: leaving it stops a dbt still running.
     """
-    target = folder / "docs" / "dbt"
-    target.mkdir(parents=True)
-    fingerprint = dbt_docs_fingerprint(settings)
-    cache = settings.paths.state / "dbt_docs" / fingerprint
-    if all((cache / name).is_file() for name in DBT_DOCS_FILES):
-        progress("docs: dbt docs unchanged since the last release (same project, variables and columns)")
-    else:
-        progress("docs: dbt docs generate")
-        _generate_dbt_docs(settings, cache)
-    for name in DBT_DOCS_FILES:
-        shutil.copyfile(cache / name, target / name)
-    return {"path": "docs/dbt/index.html", "files": [f"docs/dbt/{n}" for n in DBT_DOCS_FILES],
-            "fingerprint": fingerprint}
 
+    def __init__(self, settings: Settings, progress: Callable[[str], Any]) -> None:
+        from pipelines.dbt_in_fork import DbtHeldInFork
+        from pipelines.transform import DBT_PROJECT_DIR, dbt_arguments, dbt_process_env, reuse_partial_parse
 
-def _generate_dbt_docs(settings: Settings, cache: Path) -> None:
-    """``dbt docs generate`` into a temporary target, then into ``cache`` (the only one kept)."""
-    from pipelines.transform import reuse_partial_parse, run_dbt
+        self.settings, self.progress = settings, progress
+        self.fingerprint = dbt_docs_fingerprint(settings)
+        self.cache = settings.paths.state / "dbt_docs" / self.fingerprint
+        self._run: DbtHeldInFork | None = None
+        if all((self.cache / name).is_file() for name in DBT_DOCS_FILES):
+            progress("docs: dbt docs unchanged since the last release (same project, variables and columns)")
+            return
+        self._tmp = tempfile.TemporaryDirectory(prefix="dbt-docs-")
+        self._target = Path(self._tmp.name) / "target"
+        reuse_partial_parse(settings, self._target)  # the build's parse: not all of it again
+        self._args = ["docs", "generate", "--log-path", str(Path(self._tmp.name) / "logs")]
+        self._run = DbtHeldInFork(dbt_arguments(settings, *self._args, target_path=self._target),
+                                  dbt_process_env(settings), str(DBT_PROJECT_DIR))
 
-    with tempfile.TemporaryDirectory(prefix="dbt-docs-") as tmp:
-        reuse_partial_parse(settings, Path(tmp) / "target")  # the build's parse: not all of it again
+    def __enter__(self) -> DbtDocs:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._run is not None:
+            self._run.stop()
+            self._tmp.cleanup()
+            self._run = None
+
+    def start(self) -> None:
+        """Let ``dbt docs generate`` run now, when the site must be generated."""
+        if self._run is not None:
+            self.progress("docs: dbt docs generate (beside the release's extracts)")
+            self._run.release()
+
+    def wait(self) -> None:
+        """Once dbt has ended, the generated site in the cache; raises :class:`ReleaseError` if it failed."""
+        from pipelines.transform import dbt_failure
+
+        if self._run is None:
+            return
         try:
-            run_dbt(settings, "docs", "generate", "--log-path", str(Path(tmp) / "logs"),
-                    target_path=Path(tmp) / "target")
-        except (RuntimeError, OSError) as error:
-            raise ReleaseError(f"dbt docs generate failed: {error}") from error
+            if self._run.wait() != 0:
+                raise ReleaseError(dbt_failure(self.settings, self._args, "\n".join(self._run.lines)))
+            for name in DBT_DOCS_FILES:
+                if not (self._target / name).is_file():
+                    raise ReleaseError(f"dbt docs generate did not write {name}")
+            shutil.rmtree(self.cache.parent, ignore_errors=True)
+            self.cache.mkdir(parents=True)
+            for name in DBT_DOCS_FILES:
+                shutil.copyfile(self._target / name, self.cache / name)
+        finally:
+            self.__exit__()
+
+    def copy_into(self, folder: Path) -> dict[str, Any]:
+        """The site, from the cache, in the release ``folder``'s ``docs/dbt``; what the manifest says of it."""
+        self.wait()
+        target = folder / "docs" / "dbt"
+        target.mkdir(parents=True)
         for name in DBT_DOCS_FILES:
-            if not (Path(tmp) / "target" / name).is_file():
-                raise ReleaseError(f"dbt docs generate did not write {name}")
-        shutil.rmtree(cache.parent, ignore_errors=True)
-        cache.mkdir(parents=True)
-        for name in DBT_DOCS_FILES:
-            shutil.copyfile(Path(tmp) / "target" / name, cache / name)
+            shutil.copyfile(self.cache / name, target / name)
+        return {"path": "docs/dbt/index.html", "files": [f"docs/dbt/{n}" for n in DBT_DOCS_FILES],
+                "fingerprint": self.fingerprint}
+
+
+def write_dbt_docs(settings: Settings, folder: Path, progress: Callable[[str], Any]) -> dict[str, Any]:
+    """The dbt docs site in ``folder``'s ``docs/dbt`` (:class:`DbtDocs`), generated now if need be."""
+    with DbtDocs(settings, progress) as docs:
+        docs.start()
+        return docs.copy_into(folder)
 
 
 def dbt_docs_fingerprint(settings: Settings) -> str:

@@ -14,7 +14,7 @@ import pytest
 from conftest import dbt_command
 
 from pipelines.config import load_settings
-from pipelines.dbt_in_fork import EXIT_ERROR, run_dbt_in_fork
+from pipelines.dbt_in_fork import EXIT_ERROR, DbtHeldInFork, run_dbt_in_fork
 from pipelines.transform import DBT_PROJECT_DIR, dbt_env, dbt_vars
 from pipelines.warehouse.loader import ensure_raw_tables
 
@@ -85,3 +85,40 @@ def test_dbt_is_stopped_and_reaped_when_the_caller_stops_reading_its_output(tmp_
 
     with pytest.raises(ProcessLookupError):  # stopped and waited for: no dbt left running, no zombie
         os.kill(started[0], 0)
+
+
+def test_a_held_dbt_runs_nothing_until_released_and_then_runs_while_the_caller_goes_on(tmp_path):
+    env = _env(tmp_path)
+    held = DbtHeldInFork(_args(tmp_path, "run", "--select", "int_calendar"), env, str(DBT_PROJECT_DIR))
+    try:
+        with duckdb.connect(str(tmp_path / "w.duckdb")) as warehouse:  # nobody else holds the file yet
+            warehouse.execute("create table written_while_dbt_was_held as select 1 as one")
+        held.release()  # returns at once: dbt runs in the child
+        assert held.wait() == 0, "\n".join(held.lines)
+    finally:
+        held.stop()
+    assert "Completed successfully" in "\n".join(held.lines)
+    with duckdb.connect(str(tmp_path / "w.duckdb"), read_only=True) as warehouse:
+        assert warehouse.execute("select count(*) from intermediate.int_calendar").fetchone()[0] > 0
+    with pytest.raises(ChildProcessError):  # reaped: no zombie left
+        os.waitpid(held.pid, os.WNOHANG)
+
+
+def test_a_held_dbt_that_is_stopped_before_release_ends_without_running(tmp_path):
+    held = DbtHeldInFork(_args(tmp_path, "run", "--select", "int_calendar"), _env(tmp_path), str(DBT_PROJECT_DIR))
+
+    held.stop()
+
+    assert held.lines == []
+    with pytest.raises(ProcessLookupError):
+        os.kill(held.pid, 0)
+    assert not (tmp_path / "w.duckdb").exists()  # dbt never opened (and so never made) the warehouse
+
+
+def test_a_released_dbt_that_fails_gives_its_exit_status_and_message(tmp_path):
+    held = DbtHeldInFork(_args(tmp_path, "run", "--no-such-option"), _env(tmp_path), str(DBT_PROJECT_DIR))
+
+    held.release()
+
+    assert held.wait() in (1, EXIT_ERROR)
+    assert "no-such-option" in "\n".join(held.lines)
