@@ -562,16 +562,13 @@ def observation_frame(records: list[dict[str, object]] | Mapping[str, object]) -
     Takes one dict per row, or (faster for long files) one array per column, where a column with
     the same value on every row may be given as that value (None or a string).
     """
-    if isinstance(records, Mapping):
-        count = len(records["source_row"])
-        return pd.DataFrame({name: _typed(records[name], dtype, count) for name, dtype in OBSERVATION_COLUMNS.items()})
-    frame = pd.DataFrame.from_records(records, columns=list(OBSERVATION_COLUMNS))
-    for name, dtype in OBSERVATION_COLUMNS.items():
-        if dtype.startswith("datetime"):
-            frame[name] = pd.to_datetime(frame[name]).astype(dtype)
-        else:
-            frame[name] = frame[name].astype(dtype)
-    return frame
+    if not isinstance(records, Mapping):
+        # Turned into columns first: a frame of the records, then each column cast in place, cost
+        # twice as much per file (4.2 against 2.2 ms for a Friends and Family Test file of 427 rows,
+        # 0.9 s of a backfill of 420: benchmarks/FINDINGS.md, section 22).
+        records = {name: [row.get(name) for row in records] for name in OBSERVATION_COLUMNS}
+    count = len(records["source_row"])
+    return pd.DataFrame({name: _typed(records[name], dtype, count) for name, dtype in OBSERVATION_COLUMNS.items()})
 
 
 def _typed(values: object, dtype: str, count: int) -> pd.api.extensions.ExtensionArray | np.ndarray:
@@ -581,7 +578,26 @@ def _typed(values: object, dtype: str, count: int) -> pd.api.extensions.Extensio
         return np.full(count, values, dtype=dtype) if constant else np.asarray(values, dtype=dtype)
     if constant:  # converted once and repeated in C: ten times faster than converting it on every row
         return pd.array([values], dtype=dtype).repeat(count)
+    if dtype == "string" and count >= TEXTS_BY_DISTINCT_VALUE:
+        return _texts(values, dtype)
     return pd.array(values, dtype=dtype)
+
+
+#: From how many rows a text column is converted once per distinct value (:func:`_texts`); below it,
+#: finding the distinct values costs more than converting every row (a file of a few hundred rows).
+TEXTS_BY_DISTINCT_VALUE = 10_000
+
+
+def _texts(values: object, dtype: str) -> pd.api.extensions.ExtensionArray:
+    """A text column converted once per distinct value, then repeated by position in Arrow's C++.
+
+    An observation table repeats a few hundred organisations, measures and breakdowns over every
+    row; converting each row's Python string to Arrow's text encoded the same few hundred strings
+    millions of times (2.3 s of a workforce backfill's parsing; the same array a third as fast:
+    benchmarks/FINDINGS.md, section 22).
+    """
+    codes, uniques = pd.factorize(np.asarray(values, dtype=object), use_na_sentinel=True)
+    return pd.array(uniques, dtype=dtype).take(codes, allow_fill=True)
 
 
 def reject_duplicates(frame: pd.DataFrame, *, file: Path | str, sheet: str | None = None) -> None:
