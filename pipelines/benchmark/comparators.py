@@ -53,7 +53,10 @@ def expand(cells: pd.DataFrame) -> ComparatorRows:
     cell = np.concatenate([p[0] for p in parts])
     comparator = np.concatenate([np.full(p[0].size, p[1], dtype=object) for p in parts])
     group = np.concatenate([p[2] for p in parts])
-    comparator_code = np.concatenate([np.full(p[0].size, i) for i, p in enumerate(parts)])
+    # Comparators in the order of their names, as the published table sorts them (england, network,
+    # peer_group): a release then reads the table in order and need not sort a copy of it.
+    names = sorted(p[1] for p in parts)
+    comparator_code = np.concatenate([np.full(p[0].size, names.index(p[1])) for p in parts])
 
     metric = _codes(cells["metric_id"].to_numpy())[cell]
     grain = _codes(cells["grain"].to_numpy())[cell]

@@ -97,3 +97,16 @@ def test_the_table_read_through_arrow_equals_the_contract_cast_with_every_kind_o
     text = next(name for name, kind in COLUMN_TYPES.items() if kind == "text")
     labels = through_arrow[text].dropna()
     assert len({id(value) for value in labels}) == labels.nunique()  # one object per distinct label
+
+
+def test_the_computed_table_is_already_in_the_published_order():
+    """The transform stores the table as computed: in this order, a release reads it back and sorts
+    nothing (comparators had been ordered network, peer group, England, so every release sorted a
+    copy of the national table)."""
+    from pipelines.benchmark import compute_benchmark_table
+    from tests.benchmark.benchmark_facts import make_facts
+
+    table = compute_benchmark_table(make_facts())
+
+    assert in_table_order(table) is table
+    assert list(dict.fromkeys(table["comparator"])) == sorted(set(table["comparator"]))
