@@ -575,7 +575,15 @@ def _typed(values: object, dtype: str, count: int) -> pd.api.extensions.Extensio
     """One column in its declared dtype, converted once (no frame round trip)."""
     constant = values is None or isinstance(values, str)
     if dtype.startswith("datetime"):
-        return np.full(count, values, dtype=dtype) if constant else np.asarray(values, dtype=dtype)
+        if constant:
+            return np.full(count, values, dtype=dtype)
+        if isinstance(values, np.ndarray) and values.dtype.kind == "M":
+            return values.astype(dtype, copy=False)
+        # Python dates are converted once per distinct date: one at a time they cost 0.4 ms a column
+        # of a 427-row file (benchmarks/FINDINGS.md, section 22), and a file has a date or two.
+        codes, uniques = pd.factorize(np.asarray(values, dtype=object), use_na_sentinel=True)
+        dates = np.append(np.asarray(list(uniques), dtype=dtype), np.array(["NaT"], dtype=dtype))
+        return dates[codes]
     if constant:  # converted once and repeated in C: ten times faster than converting it on every row
         return pd.array([values], dtype=dtype).repeat(count)
     if dtype == "string" and count >= TEXTS_BY_DISTINCT_VALUE:

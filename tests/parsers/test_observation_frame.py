@@ -1,4 +1,4 @@
-"""Property: a text column of the observation table holds exactly the text each row was given.
+"""Property: the observation table holds exactly the text and dates each row was given.
 
 A long file's text columns are converted once per distinct value and repeated by position
 (:func:`pipelines.parsers.common.observation_frame`), a short file's row by row, and a parser may
@@ -8,6 +8,7 @@ non-ASCII values a file holds, every way gives what converting every row on its 
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 
 import numpy as np
@@ -50,3 +51,16 @@ def test_each_row_keeps_its_own_text_or_its_absence(by_distinct_value, org_names
     assert column.array.equals(expected)
     assert [None if pd.isna(v) else v for v in column] == [None if pd.isna(v) else v for v in org_names]
     assert from_records["org_name"].array.equals(expected)  # one dict per row gives the same column
+
+
+DATES = st.one_of(st.none(), st.dates(min_value=dt.date(1990, 1, 1), max_value=dt.date(2040, 12, 31)),
+                  st.sampled_from([dt.date(2024, 3, 1), dt.date(2024, 3, 31)]))
+
+
+@given(starts=st.lists(DATES, min_size=1, max_size=40))
+def test_each_row_keeps_its_own_date_or_its_absence(starts):
+    frame = observation_frame([{"period_start": start, "source_row": row} for row, start in enumerate(starts)])
+
+    expected = np.array([np.datetime64("NaT") if d is None else np.datetime64(d) for d in starts], dtype="datetime64[s]")
+    np.testing.assert_array_equal(frame["period_start"].to_numpy(), expected)
+    assert frame["period_start"].dtype == np.dtype("datetime64[s]")
