@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from pipelines.config import Settings
-from pipelines.fetch import ReleaseLink, discover, download
+from pipelines.fetch import ReleaseLink, discover, download, publisher_session
 from pipelines.landing import LandedFile, land
 from pipelines.ledger import Ledger
 from pipelines.parsers.common import ParsedExtract
@@ -29,6 +29,8 @@ from pipelines.quarantine import quarantine
 from pipelines.sources.catalogue import SourceSpec, get_source
 
 if TYPE_CHECKING:
+    import requests
+
     from pipelines.validation.suites import ScreenedTogether, ValidationReport
     from pipelines.warehouse.connection import BatchConnection, Warehouse
 
@@ -74,19 +76,22 @@ def plan(
     return [link.as_dict() for link in chosen]
 
 
-def fetch_and_land(source_id: str, link: dict[str, str | None], settings: Settings) -> dict[str, Any] | None:
-    """Download one file (conditionally, if already seen) and land it; None when unchanged."""
+def fetch_and_land(source_id: str, link: dict[str, str | None], settings: Settings,
+                   session: requests.Session | None = None) -> dict[str, Any] | None:
+    """Download one file (conditionally, if already seen) and land it; None when unchanged.
+    ``session``: the publisher's session of the caller's downloads (:func:`publisher_session`)."""
     ledger = Ledger(settings.paths.state)
     release = ReleaseLink(url=str(link["url"]), file_name=str(link["file_name"]), period_hint=link.get("period_hint"))
     seen = ledger.latest_for_url(source_id, release.url)
     # Only a loaded file may be skipped as unchanged: a quarantined one is fetched and checked again,
     # because the suite or the parser may have been corrected since.
     loaded = seen is not None and seen["status"] in {"loaded", "released"}
-    got = download(release, settings.publisher, if_modified_since=seen.get("last_modified") if loaded else None)
+    got = download(release, settings.publisher, if_modified_since=seen.get("last_modified") if loaded else None,
+                   session=session)
     if got is None:
         log.info("%s: unchanged since %s, not downloaded again", release.file_name, seen["last_modified"] if seen else "")
         return None
-    landed = land(settings.paths.landing, source_id, release.file_name, got.content, release.url)
+    landed = land(settings.paths.landing, source_id, release.file_name, got.content, release.url, sha256=got.sha256)
     known = ledger.extract(source_id, landed.sha256)
     if known is None:
         ledger.record_extract(
@@ -369,11 +374,12 @@ def fetch_and_land_all(
 ) -> list[dict[str, Any]]:
     """Download and land every planned file; only new or changed ones are returned (in plan order)."""
     landed = []
-    for number, link in enumerate(links, start=1):
-        got = fetch_and_land(source_id, link, settings)
-        if got is not None:
-            progress(f"[{number}/{len(links)}] {source_id}: downloaded {link['file_name']}")
-            landed.append(got)
+    with publisher_session(settings.publisher) as session:
+        for number, link in enumerate(links, start=1):
+            got = fetch_and_land(source_id, link, settings, session=session)
+            if got is not None:
+                progress(f"[{number}/{len(links)}] {source_id}: downloaded {link['file_name']}")
+                landed.append(got)
     progress(f"{source_id}: {len(landed)} of {len(links)} files new or changed since the last download")
     return landed
 

@@ -45,9 +45,14 @@ def safe_file_name(name: str) -> str:
     return cleaned[:180]
 
 
-def land(landing_root: Path, source_id: str, file_name: str, content: bytes, url: str) -> LandedFile:
-    """Store the bytes under their hash (atomically, never overwriting) and describe them."""
-    sha256 = hashlib.sha256(content).hexdigest()
+def land(landing_root: Path, source_id: str, file_name: str, content: bytes, url: str,
+         sha256: str | None = None) -> LandedFile:
+    """Store the bytes under their hash (atomically, never overwriting) and describe them.
+
+    ``sha256`` is the bytes' hash when the caller computed it as they arrived (a download does),
+    so that 650 MB of a national refresh are not hashed twice.
+    """
+    sha256 = sha256 or hashlib.sha256(content).hexdigest()
     folder = landing_root / source_id / sha256
     target = folder / safe_file_name(file_name)
     meta_path = folder / "landing.json"

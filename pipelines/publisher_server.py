@@ -16,7 +16,10 @@ from pathlib import Path
 
 
 class _QuietHandler(SimpleHTTPRequestHandler):
-    """Serves files without writing a log line per request to stderr."""
+    """Serves files without writing a log line per request to stderr, over HTTP/1.1 as the real file
+    servers do: a client's connection stays open for its next file."""
+
+    protocol_version = "HTTP/1.1"
 
     extensions_map = {
         **SimpleHTTPRequestHandler.extensions_map,
