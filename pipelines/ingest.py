@@ -77,9 +77,14 @@ def plan(
 
 
 def fetch_and_land(source_id: str, link: dict[str, str | None], settings: Settings,
-                   session: requests.Session | None = None) -> dict[str, Any] | None:
+                   session: requests.Session | None = None,
+                   landed_records: dict[str, dict[str, Any]] | None = None) -> dict[str, Any] | None:
     """Download one file (conditionally, if already seen) and land it; None when unchanged.
-    ``session``: the publisher's session of the caller's downloads (:func:`publisher_session`)."""
+
+    ``session``: the publisher's session of the caller's downloads (:func:`publisher_session`).
+    ``landed_records``: where the file's ledger record is added for the caller to write with the
+    others of its run (:meth:`Ledger.record_extracts`); without it, it is written now.
+    """
     ledger = Ledger(settings.paths.state)
     release = ReleaseLink(url=str(link["url"]), file_name=str(link["file_name"]), period_hint=link.get("period_hint"))
     seen = ledger.latest_for_url(source_id, release.url)
@@ -92,14 +97,13 @@ def fetch_and_land(source_id: str, link: dict[str, str | None], settings: Settin
         log.info("%s: unchanged since %s, not downloaded again", release.file_name, seen["last_modified"] if seen else "")
         return None
     landed = land(settings.paths.landing, source_id, release.file_name, got.content, release.url, sha256=got.sha256)
-    known = ledger.extract(source_id, landed.sha256)
-    if known is None:
-        ledger.record_extract(
-            source_id, landed.sha256, url=release.url, file_name=release.file_name, landed_path=str(landed.path),
-            status="landed", last_modified=got.last_modified,
-        )
-    else:
-        ledger.record_extract(source_id, landed.sha256, last_modified=got.last_modified)
+    records = {} if landed_records is None else landed_records
+    if landed.sha256 not in records and ledger.extract(source_id, landed.sha256) is None:
+        records[landed.sha256] = {"url": release.url, "file_name": release.file_name,
+                                  "landed_path": str(landed.path), "status": "landed"}
+    records.setdefault(landed.sha256, {})["last_modified"] = got.last_modified
+    if landed_records is None:
+        ledger.record_extracts(source_id, records)
     return {**landed.as_dict(), "period_hint": release.period_hint}
 
 
@@ -374,12 +378,20 @@ def fetch_and_land_all(
 ) -> list[dict[str, Any]]:
     """Download and land every planned file; only new or changed ones are returned (in plan order)."""
     landed = []
-    with publisher_session(settings.publisher) as session:
-        for number, link in enumerate(links, start=1):
-            got = fetch_and_land(source_id, link, settings, session=session)
-            if got is not None:
-                progress(f"[{number}/{len(links)}] {source_id}: downloaded {link['file_name']}")
-                landed.append(got)
+    # The landed files are recorded in the ledger together, in one short transaction at the end (one
+    # each cost a commit per file, 1 s of a full refresh's thousand), and also when a download fails:
+    # the files landed before it are kept and recorded.
+    records: dict[str, dict[str, Any]] = {}
+    try:
+        with publisher_session(settings.publisher) as session:
+            for number, link in enumerate(links, start=1):
+                got = fetch_and_land(source_id, link, settings, session=session, landed_records=records)
+                if got is not None:
+                    progress(f"[{number}/{len(links)}] {source_id}: downloaded {link['file_name']}")
+                    landed.append(got)
+    finally:
+        if records:
+            Ledger(settings.paths.state).record_extracts(source_id, records)
     progress(f"{source_id}: {len(landed)} of {len(links)} files new or changed since the last download")
     return landed
 
