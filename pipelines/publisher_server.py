@@ -17,9 +17,16 @@ from pathlib import Path
 
 class _QuietHandler(SimpleHTTPRequestHandler):
     """Serves files without writing a log line per request to stderr, over HTTP/1.1 as the real file
-    servers do: a client's connection stays open for its next file."""
+    servers do: a client's connection stays open for its next file.
+
+    With the connection kept, a response's headers and body go out as two small writes, and Nagle's
+    algorithm held the body back until the client acknowledged the headers, which it delays by up
+    to 40 ms: 420 Friends and Family Test files took 19 s to fetch instead of 2 s. Web servers turn
+    it off on kept connections (nginx's ``tcp_nodelay``), and so does this one.
+    """
 
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True
 
     extensions_map = {
         **SimpleHTTPRequestHandler.extensions_map,
