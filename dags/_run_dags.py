@@ -89,7 +89,7 @@ def run_dags(dag_ids: list[str], progress: Callable[[str], object] = print,
     """
     began = time.perf_counter()
     setting_up = SetupBeside(setup, progress) if setup is not None else None
-    dag_ids = reference_ingests_first(dag_ids)
+    dag_ids = in_run_order(dag_ids)
     from airflow.cli.cli_parser import get_parser
 
     parser = get_parser()
@@ -184,14 +184,31 @@ def run_dags(dag_ids: list[str], progress: Callable[[str], object] = print,
     return results
 
 
-def reference_ingests_first(dag_ids: list[str]) -> list[str]:
-    """``dag_ids`` with the ingests of reference data (ODS) moved to the front, the rest in order.
+def in_run_order(dag_ids: list[str]) -> list[str]:
+    """``dag_ids`` in the order they are started: the ingests of reference data (ODS) first, then each
+    run of consecutive other ingests heaviest first (their sources' ``priority_weight``, as a
+    scheduler short of slots orders them), the other DAGs where they were.
 
     The other ingests validate each file's organisation codes against the codes ODS has loaded
     and resolve merged trusts through its successors; run after them, a first refresh would load
     every file without those checks. :func:`run_dags` also starts no other DAG until they ended.
     """
-    return sorted(dag_ids, key=lambda dag_id: not _is_reference_ingest(dag_id))
+    ordered: list[str] = []
+    ingests: list[str] = []
+    for dag_id in sorted(dag_ids, key=lambda dag_id: not _is_reference_ingest(dag_id)):
+        if dag_id.startswith("ingest_") and not _is_reference_ingest(dag_id):
+            ingests.append(dag_id)
+            continue
+        ordered += sorted(ingests, key=_priority_weight, reverse=True) + [dag_id]
+        ingests = []
+    return ordered + sorted(ingests, key=_priority_weight, reverse=True)
+
+
+def _priority_weight(dag_id: str) -> int:
+    from pipelines.sources.catalogue import SOURCES_BY_ID
+
+    spec = SOURCES_BY_ID.get(dag_id.removeprefix("ingest_"))
+    return spec.priority_weight if spec is not None else 1
 
 
 def _is_reference_ingest(dag_id: str) -> bool:

@@ -29,7 +29,7 @@ def build_ingest_dag(spec: SourceSpec):
         start_date=pendulum.datetime(2024, 1, 1, tz="Europe/London"),
         catchup=False,
         max_active_runs=1,
-        default_args=default_args(),
+        default_args=default_args(priority_weight=spec.priority_weight),
         tags=["culture-outcomes", "ingest", spec.cadence, spec.id],
         params={
             "since": Param(None, type=["null", "string"], description="First period to load (YYYY-MM or YYYY)"),
