@@ -62,8 +62,13 @@ class DbtHeldInFork:
 
     def __init__(self, args: Sequence[str], env: Mapping[str, str], cwd: str) -> None:
         go_reads, self._go = os.pipe()
-        self.pid, reads = _fork(args, env, cwd, go=(go_reads, self._go))
-        os.close(go_reads)
+        try:
+            self.pid, reads = _fork(args, env, cwd, go=(go_reads, self._go))
+        except BaseException:  # no child (out of processes or memory): nothing to hold
+            os.close(self._go)
+            raise
+        finally:
+            os.close(go_reads)
         self.lines: list[str] = []
         self._output = os.fdopen(reads, "r", encoding="utf-8", errors="backslashreplace")
         self._reader: threading.Thread | None = None

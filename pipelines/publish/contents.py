@@ -347,8 +347,12 @@ class DbtDocs:
         self._target = Path(self._tmp.name) / "target"
         reuse_partial_parse(settings, self._target)  # the build's parse: not all of it again
         self._args = ["docs", "generate", "--log-path", str(Path(self._tmp.name) / "logs")]
-        self._run = DbtHeldInFork(dbt_arguments(settings, *self._args, target_path=self._target),
-                                  dbt_process_env(settings), str(DBT_PROJECT_DIR))
+        try:
+            self._run = DbtHeldInFork(dbt_arguments(settings, *self._args, target_path=self._target),
+                                      dbt_process_env(settings), str(DBT_PROJECT_DIR))
+        except BaseException:
+            self._tmp.cleanup()
+            raise
 
     def __enter__(self) -> DbtDocs:
         return self
