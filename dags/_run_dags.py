@@ -33,7 +33,10 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from pipelines.sources.catalogue import SourceSpec
 
 #: How the runner reports its start (Airflow, the task libraries, the execution API, the DAG files).
 STARTED = "Airflow started in"
@@ -204,17 +207,20 @@ def in_run_order(dag_ids: list[str]) -> list[str]:
     return ordered + sorted(ingests, key=_priority_weight, reverse=True)
 
 
-def _priority_weight(dag_id: str) -> int:
+def _source_of(dag_id: str) -> SourceSpec | None:
+    """The source an ingest DAG loads; None for any other DAG."""
     from pipelines.sources.catalogue import SOURCES_BY_ID
 
-    spec = SOURCES_BY_ID.get(dag_id.removeprefix("ingest_"))
+    return SOURCES_BY_ID.get(dag_id.removeprefix("ingest_")) if dag_id.startswith("ingest_") else None
+
+
+def _priority_weight(dag_id: str) -> int:
+    spec = _source_of(dag_id)
     return spec.priority_weight if spec is not None else 1
 
 
 def _is_reference_ingest(dag_id: str) -> bool:
-    from pipelines.sources.catalogue import SOURCES_BY_ID
-
-    spec = SOURCES_BY_ID.get(dag_id.removeprefix("ingest_")) if dag_id.startswith("ingest_") else None
+    spec = _source_of(dag_id)
     return spec is not None and spec.kind == "reference"
 
 

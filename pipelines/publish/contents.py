@@ -358,6 +358,10 @@ class DbtDocs:
         return self
 
     def __exit__(self, *exc: object) -> None:
+        self._close()
+
+    def _close(self) -> None:
+        """Stop a dbt still running and delete its temporary target."""
         if self._run is not None:
             self._run.stop()
             self._tmp.cleanup()
@@ -386,7 +390,7 @@ class DbtDocs:
             for name in DBT_DOCS_FILES:
                 shutil.copyfile(self._target / name, self.cache / name)
         finally:
-            self.__exit__()
+            self._close()
 
     def copy_into(self, folder: Path) -> dict[str, Any]:
         """The site, from the cache, in the release ``folder``'s ``docs/dbt``; what the manifest says of it."""
@@ -397,13 +401,6 @@ class DbtDocs:
             shutil.copyfile(self.cache / name, target / name)
         return {"path": "docs/dbt/index.html", "files": [f"docs/dbt/{n}" for n in DBT_DOCS_FILES],
                 "fingerprint": self.fingerprint}
-
-
-def write_dbt_docs(settings: Settings, folder: Path, progress: Callable[[str], Any]) -> dict[str, Any]:
-    """The dbt docs site in ``folder``'s ``docs/dbt`` (:class:`DbtDocs`), generated now if need be."""
-    with DbtDocs(settings, progress) as docs:
-        docs.start()
-        return docs.copy_into(folder)
 
 
 def dbt_docs_fingerprint(settings: Settings) -> str:

@@ -340,8 +340,13 @@ def test_file_names_come_only_from_ods_codes():
 
 
 def test_dbt_docs_are_generated_again_only_when_the_warehouse_columns_change(release, tmp_path):
-    from pipelines.publish.contents import write_dbt_docs
+    from pipelines.publish.contents import DbtDocs
     from pipelines.warehouse.connection import connect
+
+    def write_dbt_docs(settings, folder, progress):
+        with DbtDocs(settings, progress) as docs:
+            docs.start()
+            return docs.copy_into(folder)
 
     settings = release.settings
     said: list[str] = []
